@@ -61,7 +61,7 @@ func momentPaths(v *model.Variable) (m, s string) {
 // counter in the store, unless they already exist (a restored checkpoint).
 func (o AdamW) InitState(store *model.Store, params []*model.Variable) error {
 	if store.GetVariable(stepVarPath) == nil {
-		if _, err := store.CreateVariable(stepVarPath, tensors.FromScalar(int64(0))); err != nil {
+		if _, err := store.CreateVariable(stepVarPath, tensors.FromFlatDataAndDimensions([]int64{0}, 1)); err != nil {
 			return err
 		}
 	}
@@ -96,7 +96,7 @@ func (o AdamW) Update(g *Graph, store *model.Store, lr *Node, params []*model.Va
 	stepVar := store.GetVariable(stepVarPath)
 	step := AddScalar(stepVar.NodeValue(g), 1)
 	stepVar.SetNodeValue(step)
-	t := ConvertDType(step, dtypes.Float64)
+	t := ConvertDType(Reshape(step), dtypes.Float64)
 	bc1 := OneMinus(Pow(Scalar(g, dtypes.Float64, o.Beta1), t))
 	bc2 := OneMinus(Pow(Scalar(g, dtypes.Float64, o.Beta2), t))
 	rate := ConvertDType(lr, dtypes.Float64)
