@@ -1,0 +1,240 @@
+package sam
+
+import (
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/nn"
+)
+
+// The graph operations here are written from GoMLX primitives whose
+// gradients are correct in v0.28.2 (DotGeneral, Reshape, Transpose, Slice,
+// Concatenate, element-wise ops); see engine-gomlx.md for the ones avoided:
+// ConvGeneral (slow), Pad/Reverse/Rsqrt (no gradient), bilinear Interpolate and
+// multi-axis Gather (wrong gradients). Each is checked against finite
+// differences in ops_test.go.
+
+// linear applies a torch nn.Linear: x[..., in] · wᵀ + b, w in PyTorch's
+// [out, in] layout; b may be nil.
+func linear(x, w, b *Node) *Node {
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
+	if b != nil {
+		y = Add(y, ExpandLeftToRank(b, y.Rank()))
+	}
+	return y
+}
+
+// layerNorm normalises over the last axis: (x−mean)/sqrt(var+eps)·w + b with
+// the biased variance, as torch's LayerNorm and SAM's LayerNorm2d (which SAM
+// applies over channels; here images are channels-last).
+func layerNorm(x, w, b *Node, eps float64) *Node {
+	return nn.LayerNorm(x, []int{x.Rank() - 1}, eps, w, b, nil)
+}
+
+// gelu is the exact (erf) GELU that SAM uses.
+func gelu(x *Node) *Node { return activation.Gelu(x) }
+
+// relu is max(x, 0).
+func relu(x *Node) *Node { return activation.Relu(x) }
+
+// padZerosAfter appends n zeros at the end of axis (bottom/right padding).
+// It concatenates instead of using Pad, which has no gradient in GoMLX.
+func padZerosAfter(x *Node, axis, n int) *Node {
+	if n == 0 {
+		return x
+	}
+	dims := x.Shape().Clone().Dimensions
+	dims[axis] = n
+	return Concatenate([]*Node{x, Zeros(x.Graph(), shapes.Make(x.DType(), dims...))}, axis)
+}
+
+// windowPartition splits channels-last x [B,H,W,C] into non-overlapping
+// ws×ws windows, zero-padding H and W at the bottom/right to multiples of
+// ws first. It returns the windows [B·nh·nw, ws, ws, C] and the padded size.
+func windowPartition(x *Node, ws int) (windows *Node, hp, wp int) {
+	dims := x.Shape().Dimensions
+	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
+	padH, padW := (ws-h%ws)%ws, (ws-w%ws)%ws
+	x = padZerosAfter(padZerosAfter(x, 1, padH), 2, padW)
+	hp, wp = h+padH, w+padW
+	x = Reshape(x, b, hp/ws, ws, wp/ws, ws, c)
+	x = TransposeAllAxes(x, 0, 1, 3, 2, 4, 5)
+	return Reshape(x, b*(hp/ws)*(wp/ws), ws, ws, c), hp, wp
+}
+
+// windowUnpartition reverses windowPartition: windows [B·nh·nw, ws, ws, C]
+// back to [B, h, w, C], cropping the padding.
+func windowUnpartition(windows *Node, ws, hp, wp, h, w int) *Node {
+	c := windows.Shape().Dim(-1)
+	b := windows.Shape().Dim(0) / ((hp / ws) * (wp / ws))
+	x := Reshape(windows, b, hp/ws, wp/ws, ws, ws, c)
+	x = TransposeAllAxes(x, 0, 1, 3, 2, 4, 5)
+	x = Reshape(x, b, hp, wp, c)
+	if hp != h || wp != w {
+		x = Slice(x, AxisRange(), AxisRange(0, h), AxisRange(0, w), AxisRange())
+	}
+	return x
+}
+
+// relativeTable expands a relative-position table relPos [2S−1, d] into
+// R[i, j, :] = relPos[i − j + S − 1] for query/key positions i, j < S, as
+// segment-anything's get_rel_pos does when query and key sizes are equal.
+// The lookup is a matmul with a constant one-hot tensor, so its gradient is
+// exact (GoMLX's multi-axis Gather gradient is not).
+func relativeTable(relPos *Node, size int) *Node {
+	n := relPos.Shape().Dim(0)
+	oneHot := make([]float32, size*size*n)
+	for i := range size {
+		for j := range size {
+			oneHot[(i*size+j)*n+i-j+size-1] = 1
+		}
+	}
+	sel := Reshape(Const(relPos.Graph(), oneHot), size, size, n)
+	return DotGeneral(ConvertDType(sel, relPos.DType()), []int{2}, nil, relPos, []int{0}, nil)
+}
+
+// addDecomposedRelPos adds SAM's decomposed relative-position bias to the
+// attention logits attn [B, S·S, S·S] (queries and keys on the same S×S grid):
+// attn[b, (qh,qw), (kh,kw)] += ⟨q[b,qh,qw], Rh[qh,kh]⟩ + ⟨q[b,qh,qw], Rw[qw,kw]⟩,
+// with q [B, S·S, d] the unscaled queries.
+func addDecomposedRelPos(attn, q, relPosH, relPosW *Node, size int) *Node {
+	b, d := q.Shape().Dim(0), q.Shape().Dim(-1)
+	rh := relativeTable(relPosH, size) // [qh, kh, d]
+	rw := relativeTable(relPosW, size) // [qw, kw, d]
+	q4 := Reshape(q, b, size, size, d)
+	relH := Einsum("bhwc,hkc->bhwk", q4, rh)
+	relW := Einsum("bhwc,wkc->bhwk", q4, rw)
+	a := Reshape(attn, b, size, size, size, size)
+	a = Add(a, Reshape(relH, b, size, size, size, 1))
+	a = Add(a, Reshape(relW, b, size, size, 1, size))
+	return Reshape(a, b, size*size, size*size)
+}
+
+// nchwToNHWC and nhwcToNCHW move the channel axis between PyTorch's layout
+// (used at the public boundaries) and channels-last (used inside).
+func nchwToNHWC(x *Node) *Node { return TransposeAllAxes(x, 0, 2, 3, 1) }
+func nhwcToNCHW(x *Node) *Node { return TransposeAllAxes(x, 0, 3, 1, 2) }
+
+// convPatch applies a torch Conv2d whose stride equals its kernel k (no
+// padding) to channels-last x [B,H,W,Cin]: patchify, then one matmul.
+// w is [out, in, k, k]; b may be nil. Output [B, H/k, W/k, out].
+// Written by hand because GoMLX's ConvGeneral is ~500× slower than a matmul.
+func convPatch(x, w, b *Node, k int) *Node {
+	dims := x.Shape().Dimensions
+	n, h, wd, c := dims[0], dims[1], dims[2], dims[3]
+	out := w.Shape().Dim(0)
+	if k > 1 {
+		x = Reshape(x, n, h/k, k, wd/k, k, c)
+		x = TransposeAllAxes(x, 0, 1, 3, 2, 4, 5)
+		x = Reshape(x, n, h/k, wd/k, k*k*c)
+	}
+	// Weight to [out, kh, kw, in] so it matches the patch layout.
+	wm := Reshape(TransposeAllAxes(w, 0, 2, 3, 1), out, k*k*c)
+	return linear(x, wm, b)
+}
+
+// conv3x3Same applies a torch Conv2d with a 3×3 kernel, stride 1 and padding 1
+// to channels-last x [B,H,W,Cin] as im2col (9 shifted copies) plus one
+// matmul. w is [out, in, 3, 3]; b may be nil.
+func conv3x3Same(x, w, b *Node) *Node {
+	dims := x.Shape().Dimensions
+	h, wd, c := dims[1], dims[2], dims[3]
+	out := w.Shape().Dim(0)
+	// Zero border of one pixel, by concatenation (Pad has no gradient).
+	g := x.Graph()
+	zRow := Zeros(g, shapes.Make(x.DType(), dims[0], 1, wd, c))
+	p := Concatenate([]*Node{zRow, x, zRow}, 1)
+	zCol := Zeros(g, shapes.Make(x.DType(), dims[0], h+2, 1, c))
+	p = Concatenate([]*Node{zCol, p, zCol}, 2)
+	cols := make([]*Node, 0, 9)
+	for dy := range 3 {
+		for dx := range 3 {
+			cols = append(cols, Slice(p, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+wd), AxisRange()))
+		}
+	}
+	patches := Concatenate(cols, 3) // [B, H, W, 9·Cin], ordered (dy, dx, cin)
+	wm := Reshape(TransposeAllAxes(w, 0, 2, 3, 1), out, 9*c)
+	return linear(patches, wm, b)
+}
+
+// convTranspose2x2 applies a torch ConvTranspose2d with kernel 2 and stride 2
+// to channels-last x [B,H,W,Cin]. Its windows do not overlap, so
+// out[2y+a, 2x+c, o] = b[o] + Σ_i x[y, x, i]·w[i, o, a, c]: one einsum and a
+// reshape. w is [in, out, 2, 2] (PyTorch's layout). GoMLX has no transposed
+// convolution op.
+func convTranspose2x2(x, w, b *Node) *Node {
+	dims := x.Shape().Dimensions
+	n, h, wd := dims[0], dims[1], dims[2]
+	out := w.Shape().Dim(1)
+	y := Einsum("bhwi,ioac->bhwaco", x, w)    // [B, H, W, 2, 2, out]
+	y = TransposeAllAxes(y, 0, 1, 3, 2, 4, 5) // [B, H, 2, W, 2, out]
+	y = Reshape(y, n, 2*h, 2*wd, out)
+	if b != nil {
+		y = Add(y, ExpandLeftToRank(b, 4))
+	}
+	return y
+}
+
+// bilinearMatrix returns the [out, in] matrix of a 1-D linear interpolation
+// with PyTorch's align_corners=False rule (no antialiasing): source
+// coordinate (i+0.5)·in/out − 0.5, clamped at 0, neighbours clamped at in−1.
+func bilinearMatrix(in, out int) []float32 {
+	m := make([]float32, out*in)
+	scale := float64(in) / float64(out)
+	for i := range out {
+		src := max((float64(i)+0.5)*scale-0.5, 0)
+		i0 := min(int(math.Floor(src)), in-1)
+		i1 := min(i0+1, in-1)
+		l1 := src - float64(i0)
+		m[i*in+i0] += float32(1 - l1)
+		m[i*in+i1] += float32(l1)
+	}
+	return m
+}
+
+// ResizeBilinear resizes the last two axes of x [..., H, W] to outH×outW
+// with bilinear interpolation, align_corners=False and no antialiasing
+// (torch.nn.functional.interpolate(mode="bilinear")). It is two matmuls with
+// constant interpolation matrices, so its gradient is exact (GoMLX's
+// Interpolate gradient is wrong in v0.28.2). Use it inside training graphs;
+// it costs O(H·W·outW) per image.
+func ResizeBilinear(x *Node, outH, outW int) *Node {
+	rank := x.Rank()
+	h, w := x.Shape().Dim(-2), x.Shape().Dim(-1)
+	g := x.Graph()
+	if w != outW {
+		mw := ConvertDType(Reshape(Const(g, bilinearMatrix(w, outW)), outW, w), x.DType())
+		x = DotGeneral(x, []int{rank - 1}, nil, mw, []int{1}, nil) // [..., H, outW]
+	}
+	if h != outH {
+		mh := ConvertDType(Reshape(Const(g, bilinearMatrix(h, outH)), outH, h), x.DType())
+		// Contract axis H: result [..., outW, outH]; swap back.
+		x = DotGeneral(x, []int{rank - 2}, nil, mh, []int{1}, nil)
+		x = Transpose(x, rank-2, rank-1)
+	}
+	return x
+}
+
+// PostprocessMasks maps low-resolution mask logits [B, M, L, L] to the
+// original image size as SAM's postprocess_masks does: bilinear to the
+// model's input size (img_size), crop the un-padded inputH×inputW part,
+// bilinear to origH×origW. Differentiable; see ResizeBilinear.
+func PostprocessMasks(cfg Config, lowRes *Node, inputH, inputW, origH, origW int) *Node {
+	x := ResizeBilinear(lowRes, cfg.ImgSize, cfg.ImgSize)
+	x = Slice(x, AxisRange(), AxisRange(), AxisRange(0, inputH), AxisRange(0, inputW))
+	return ResizeBilinear(x, origH, origW)
+}
+
+// float32Const makes a float32 constant with the given dimensions.
+func float32Const(g *Graph, values []float32, dims ...int) *Node {
+	return Reshape(ConstAsDType(g, dtypes.Float32, values), dims...)
+}
+
+// shapeF32 is a float32 shape with the given dimensions.
+func shapeF32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+// shapeOf is a shape with like's dtype and the given dimensions.
+func shapeOf(like *Node, dims ...int) shapes.Shape { return shapes.Make(like.DType(), dims...) }
