@@ -1,0 +1,295 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/synthfm/synthfm/medimg"
+)
+
+// Session is one uploaded image and the work done on it. Its ID is a
+// random 128-bit capability: the server lists no sessions, so a client sees
+// only the sessions whose IDs it was given.
+type Session struct {
+	ID      string
+	Name    string
+	Created time.Time
+	Volume  *medimg.Volume
+	// Window is the default window for this image.
+	Window Window
+	// dir is the session's folder relative to the data root.
+	dir string
+	// file is the uploaded file (or folder, for a DICOM series) relative to
+	// the data root.
+	file  string
+	bytes int64
+
+	mu       sync.Mutex
+	lastUsed time.Time
+	autoSet  bool
+	autoLo   float64
+	autoHi   float64
+	// labels holds the kept mask of each slice, 0 or 1 per pixel.
+	labels map[int][]uint8
+}
+
+// Slices returns the number of slices (1 for a 2-D image).
+func (s *Session) Slices() int { return s.Volume.Size[2] }
+
+// autoRange returns the "auto" window's range, computed once.
+func (s *Session) autoRange() (lo, hi float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.autoSet {
+		s.autoLo, s.autoHi = percentileRange(s.Volume)
+		s.autoSet = true
+	}
+	return s.autoLo, s.autoHi
+}
+
+// render returns slice k under window w.
+func (s *Session) render(k int, w Window) (Image, error) {
+	if k < 0 || k >= s.Slices() {
+		return Image{}, errorf(http.StatusBadRequest, "slice %d is outside the image's %d slices (0 to %d)", k, s.Slices(), s.Slices()-1)
+	}
+	var lo, hi float64
+	if w.Mode == "auto" {
+		lo, hi = s.autoRange()
+	}
+	return renderSlice(s.Volume, k, w, lo, hi), nil
+}
+
+// setLabel keeps mask (0/1 per pixel of a slice) as slice k's label; a nil
+// mask removes it.
+func (s *Session) setLabel(k int, mask []uint8) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mask == nil {
+		delete(s.labels, k)
+		return
+	}
+	s.labels[k] = mask
+}
+
+// label returns slice k's kept mask, or nil.
+func (s *Session) label(k int) []uint8 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.labels[k]
+}
+
+// emptyLabelVolume returns a zero uint8 volume on the image's grid.
+func (s *Session) emptyLabelVolume() *medimg.Volume {
+	v := s.Volume
+	return &medimg.Volume{Size: v.Size, Channels: 1, Data: make([]float32, v.Voxels()),
+		Spacing: v.Spacing, Origin: v.Origin, Direction: v.Direction, SpacingKnown: v.SpacingKnown, DType: "uint8"}
+}
+
+// labelVolume returns the kept masks as a uint8 volume on the image's grid.
+func (s *Session) labelVolume() *medimg.Volume {
+	v := s.Volume
+	out := s.emptyLabelVolume()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := v.Size[0] * v.Size[1]
+	for k, m := range s.labels {
+		for p, x := range m {
+			out.Data[k*n+p] = float32(x)
+		}
+	}
+	return out
+}
+
+// sessionIDPattern is the form of a session ID; anything else is rejected
+// before it is used anywhere.
+var sessionIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// sessionStore holds the sessions and their folders under the data root.
+type sessionStore struct {
+	cfg     Config
+	root    *os.Root
+	rootDir string
+
+	mu      sync.Mutex
+	byID    map[string]*Session
+	bytes   int64
+	pending int
+}
+
+func newSessionStore(cfg Config) (*sessionStore, error) {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sessions"), 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	return &sessionStore{cfg: cfg, root: root, rootDir: dir, byID: map[string]*Session{}}, nil
+}
+
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// create receives an upload into a new session folder and reads the image.
+// It refuses when the server holds MaxSessions sessions or MaxSessionBytes
+// of images after removing expired ones.
+func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
+	st.mu.Lock()
+	st.purgeExpiredLocked(time.Now())
+	if len(st.byID)+st.pending >= st.cfg.MaxSessions {
+		st.mu.Unlock()
+		return nil, nil, errorf(http.StatusServiceUnavailable, "the server holds its limit of %d sessions: delete one or try again later", st.cfg.MaxSessions)
+	}
+	st.pending++
+	st.mu.Unlock()
+	defer func() {
+		st.mu.Lock()
+		st.pending--
+		st.mu.Unlock()
+	}()
+
+	id := newSessionID()
+	dir := path.Join("sessions", id)
+	if err := st.root.Mkdir(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("session folder: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = st.root.RemoveAll(dir)
+		}
+	}()
+	up, err := receiveUpload(r, st.root, dir, st.cfg.MaxFiles, st.cfg.MaxFileBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	file := dir
+	name := fmt.Sprintf("%d files", len(up.files))
+	if len(up.files) == 1 {
+		file, name = path.Join(dir, up.files[0]), up.files[0]
+		if err := checkRasterSize(st.root, file, st.cfg.MaxSlicePixels); err != nil {
+			return nil, nil, err
+		}
+	}
+	vol, err := medimg.Read(filepath.Join(st.rootDir, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "cannot read the image: %s", st.relative(err.Error()))
+	}
+	if err := st.checkVolume(vol); err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	s := &Session{ID: id, Name: name, Created: now, Volume: vol, Window: defaultWindow(vol), dir: dir, file: file,
+		bytes: int64(4 * len(vol.Data)), lastUsed: now, labels: map[int][]uint8{}}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.bytes+s.bytes > st.cfg.MaxSessionBytes {
+		return nil, nil, errorf(http.StatusServiceUnavailable, "the server's sessions hold %d MiB of images and this one needs %d MiB more than the limit of %d MiB allows: try again later",
+			st.bytes>>20, s.bytes>>20, st.cfg.MaxSessionBytes>>20)
+	}
+	st.byID[id] = s
+	st.bytes += s.bytes
+	ok = true
+	return s, up, nil
+}
+
+// relative removes the data folder's path from a message.
+func (st *sessionStore) relative(msg string) string {
+	return strings.ReplaceAll(msg, st.rootDir+string(filepath.Separator), "")
+}
+
+func (st *sessionStore) checkVolume(v *medimg.Volume) error {
+	if int64(v.Voxels())*int64(v.Channels) > st.cfg.MaxVoxels {
+		return errorf(http.StatusRequestEntityTooLarge, "image of %dx%dx%d voxels with %d channels is over the limit of %d samples", v.Size[0], v.Size[1], v.Size[2], v.Channels, st.cfg.MaxVoxels)
+	}
+	if int64(v.Size[0])*int64(v.Size[1]) > st.cfg.MaxSlicePixels {
+		return errorf(http.StatusRequestEntityTooLarge, "slices of %dx%d pixels are over the limit of %d pixels", v.Size[0], v.Size[1], st.cfg.MaxSlicePixels)
+	}
+	return nil
+}
+
+// get returns a live session and marks it used.
+func (st *sessionStore) get(id string) (*Session, error) {
+	if !sessionIDPattern.MatchString(id) {
+		return nil, errorf(http.StatusNotFound, "no session %q: session IDs are 32 lower-case hex digits", id)
+	}
+	now := time.Now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.purgeExpiredLocked(now)
+	s, ok := st.byID[id]
+	if !ok {
+		return nil, errorf(http.StatusNotFound, "no session %s (it expired after %s unused, was deleted, or never existed)", id, st.cfg.SessionTTL)
+	}
+	s.mu.Lock()
+	s.lastUsed = now
+	s.mu.Unlock()
+	return s, nil
+}
+
+// remove deletes a session and its folder.
+func (st *sessionStore) remove(id string) bool {
+	if !sessionIDPattern.MatchString(id) {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.byID[id]
+	if ok {
+		st.dropLocked(s)
+	}
+	return ok
+}
+
+func (st *sessionStore) dropLocked(s *Session) {
+	delete(st.byID, s.ID)
+	st.bytes -= s.bytes
+	if err := st.root.RemoveAll(s.dir); err != nil {
+		st.cfg.Logger.Warn("removing session folder", "session", s.ID, "err", err)
+	}
+}
+
+func (st *sessionStore) purgeExpiredLocked(now time.Time) {
+	for _, s := range st.byID {
+		s.mu.Lock()
+		idle := now.Sub(s.lastUsed)
+		s.mu.Unlock()
+		if idle > st.cfg.SessionTTL {
+			st.cfg.Logger.Info("session expired", "session", s.ID, "idle", idle.Round(time.Second))
+			st.dropLocked(s)
+		}
+	}
+}
+
+// stats returns the number of sessions and the bytes their images hold.
+func (st *sessionStore) stats() (int, int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.byID), st.bytes
+}
+
+// close removes every session and its folder.
+func (st *sessionStore) close() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.byID {
+		st.dropLocked(s)
+	}
+	return st.root.Close()
+}
