@@ -33,7 +33,7 @@ func imageEncoderStages(scope *model.Scope, cfg Config, x *Node) (*Node, encoder
 	if x.Rank() != 4 || dims[1] != cfg.InChans || dims[2] != cfg.ImgSize || dims[3] != cfg.ImgSize {
 		exceptions.Panicf("sam.ImageEncoder: input shape %v, want [B, %d, %d, %d]", dims, cfg.InChans, cfg.ImgSize, cfg.ImgSize)
 	}
-	p := newParams(scope, cfg, x.Graph())
+	p := newParams(scope, cfg, x)
 	const pre = "image_encoder."
 
 	h := convPatch(nchwToNHWC(x), p.get(pre+"patch_embed.proj.weight"), p.get(pre+"patch_embed.proj.bias"), cfg.PatchSize)

@@ -31,8 +31,7 @@ type decoderStages struct {
 }
 
 func maskDecoderStages(scope *model.Scope, cfg Config, imageEmb, imagePE, sparse, dense *Node) decoderStages {
-	g := sparse.Graph()
-	p := newParams(scope, cfg, g)
+	p := newParams(scope, cfg, sparse)
 	const pre = "mask_decoder."
 	c, e, m := cfg.PromptEmbedDim, cfg.EmbeddingSize(), cfg.NumMaskTokens()
 	b := sparse.Shape().Dim(0)

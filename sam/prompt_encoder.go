@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
@@ -31,11 +32,12 @@ const (
 // point is appended, so N' = N + 1 (points) or N + 2 (points and a box).
 // B is taken from the first non-nil prompt (1 when all are nil).
 func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskInput *Node) (sparse, dense *Node) {
-	g, batch := promptGraph(points, boxes, maskInput)
-	if g == nil {
+	first := firstNonNil(points, boxes, maskInput)
+	if first == nil {
 		exceptions.Panicf("sam.PromptEncoder: at least one prompt (points, boxes or mask) is needed to know the graph")
 	}
-	p := newParams(scope, cfg, g)
+	g, batch := first.Graph(), first.Shape().Dim(0)
+	p := newParams(scope, cfg, first)
 	const pre = "prompt_encoder."
 	c := cfg.PromptEmbedDim
 	gauss := p.get(pre + "pe_layer.positional_encoding_gaussian_matrix")
@@ -62,7 +64,7 @@ func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskIn
 		tokens = append(tokens, pe)
 	}
 	if len(tokens) == 0 {
-		sparse = Zeros(g, shapeF32(batch, 0, c))
+		sparse = Zeros(g, shapes.Make(p.dtype, batch, 0, c))
 	} else {
 		sparse = Concatenate(tokens, 1)
 	}
@@ -77,14 +79,14 @@ func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskIn
 	return sparse, dense
 }
 
-// promptGraph finds the graph and batch size from whichever prompt is given.
-func promptGraph(prompts ...*Node) (*Graph, int) {
+// firstNonNil returns the first prompt given (it fixes graph, batch and dtype).
+func firstNonNil(prompts ...*Node) *Node {
 	for _, n := range prompts {
 		if n != nil {
-			return n.Graph(), n.Shape().Dim(0)
+			return n
 		}
 	}
-	return nil, 0
+	return nil
 }
 
 // embedPoints embeds points [B, N, 2] with labels [B, N]: the Fourier PE of
@@ -93,9 +95,9 @@ func promptGraph(prompts ...*Node) (*Graph, int) {
 func embedPoints(p *params, cfg Config, gauss, points, labels *Node) *Node {
 	const pre = "prompt_encoder."
 	pe := coordsPE(cfg, gauss, AddScalar(points, 0.5)) // [B, N, C]
-	lab := ConvertDType(labels, dtypes.Float32)
+	lab := ConvertDType(labels, p.dtype)
 	is := func(v float64) *Node {
-		return ExpandAxes(ConvertDType(Equal(lab, AddScalar(ZerosLike(lab), v)), dtypes.Float32), -1)
+		return ExpandAxes(ConvertDType(Equal(lab, AddScalar(ZerosLike(lab), v)), p.dtype), -1)
 	}
 	pad := is(LabelPadding)
 	pe = Mul(pe, OneMinus(pad))
@@ -126,10 +128,16 @@ func fourierPE(gauss, c *Node) *Node {
 }
 
 // DensePositionalEncoding is the prompt encoder's get_dense_pe: the Fourier
-// PE of every image-embedding cell centre, [1, C, E, E]. It depends only on
-// the weights, so an inference server computes it once.
+// PE of every image-embedding cell centre, [1, C, E, E], in float32 (or the
+// dtype of the existing weights). It depends only on the weights, so an
+// inference server computes it once.
 func DensePositionalEncoding(scope *model.Scope, cfg Config, g *Graph) *Node {
-	p := newParams(scope, cfg, g)
+	dtype := dtypes.Float32
+	const gaussName = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+	if v := scope.Store().GetVariable(VariablePath(scope, gaussName)); v != nil {
+		dtype = v.DType()
+	}
+	p := newParams(scope, cfg, Zeros(g, shapes.Make(dtype)))
 	gauss := p.get("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix")
 	e := cfg.EmbeddingSize()
 	grid := make([]float32, e*e*2)
@@ -140,7 +148,7 @@ func DensePositionalEncoding(scope *model.Scope, cfg Config, g *Graph) *Node {
 			grid[(i*e+j)*2+1] = (float32(i+1) - 0.5) / float32(e)
 		}
 	}
-	pe := fourierPE(gauss, float32Const(g, grid, e, e, 2)) // [E, E, C]
+	pe := fourierPE(gauss, ConvertDType(float32Const(g, grid, e, e, 2), dtype)) // [E, E, C]
 	return ExpandLeftToRank(TransposeAllAxes(pe, 2, 0, 1), 4)
 }
 

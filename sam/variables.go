@@ -20,20 +20,27 @@ func VariablePath(scope *model.Scope, name string) string {
 
 // params resolves the model's variables, by state_dict key, while a graph is
 // built. Every key must be one of ParamSpecs(cfg); a variable that does not
-// exist yet is created with its PyTorch-like initialiser.
+// exist yet is created with its PyTorch-like initialiser. The model computes
+// in the dtype of its inputs (float32 normally; float64 variables and inputs
+// give a float64 model, which the gradient tests use).
 type params struct {
 	scope *model.Scope
 	g     *Graph
+	dtype dtypes.DType
 	specs map[string]ParamSpec
 }
 
-func newParams(scope *model.Scope, cfg Config, g *Graph) *params {
+func newParams(scope *model.Scope, cfg Config, like *Node) *params {
 	all := ParamSpecs(cfg)
 	specs := make(map[string]ParamSpec, len(all))
 	for _, s := range all {
 		specs[s.Name] = s
 	}
-	return &params{scope: scope, g: g, specs: specs}
+	dtype := like.DType()
+	if !dtype.IsFloat() {
+		exceptions.Panicf("sam: model inputs must be float32 (or float64), got %s", dtype)
+	}
+	return &params{scope: scope, g: like.Graph(), dtype: dtype, specs: specs}
 }
 
 // get returns the value node of the variable named by its state_dict key.
@@ -42,7 +49,7 @@ func (p *params) get(name string) *Node {
 	if !ok {
 		exceptions.Panicf("sam: internal error: no parameter %q in this configuration", name)
 	}
-	shape := shapes.Make(dtypes.Float32, spec.Shape...)
+	shape := shapes.Make(p.dtype, spec.Shape...)
 	v := p.scope.Store().VariableWithShape(VariablePath(p.scope, name), shape, initializerFor(p.scope.Store(), spec))
 	return v.NodeValue(p.g)
 }
