@@ -2,6 +2,7 @@ package sam
 
 import (
 	"math"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -39,6 +40,15 @@ func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskIn
 	g, batch := first.Graph(), first.Shape().Dim(0)
 	p := newParams(scope, cfg, first)
 	const pre = "prompt_encoder."
+	// Touch every prompt-encoder parameter, also those of the branches not
+	// taken (no_mask_embed when a mask is given, mask_downscaling when not),
+	// so that a model trained from scratch always has all of them (created
+	// in state_dict order, so that seeded initialisation is reproducible).
+	for _, s := range p.order {
+		if strings.HasPrefix(s.Name, pre) {
+			p.get(s.Name)
+		}
+	}
 	c := cfg.PromptEmbedDim
 	gauss := p.get(pre + "pe_layer.positional_encoding_gaussian_matrix")
 

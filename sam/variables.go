@@ -1,9 +1,11 @@
 package sam
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
@@ -28,6 +30,7 @@ type params struct {
 	g     *Graph
 	dtype dtypes.DType
 	specs map[string]ParamSpec
+	order []ParamSpec // state_dict order
 }
 
 func newParams(scope *model.Scope, cfg Config, like *Node) *params {
@@ -40,7 +43,7 @@ func newParams(scope *model.Scope, cfg Config, like *Node) *params {
 	if !dtype.IsFloat() {
 		exceptions.Panicf("sam: model inputs must be float32 (or float64), got %s", dtype)
 	}
-	return &params{scope: scope, g: like.Graph(), dtype: dtype, specs: specs}
+	return &params{scope: scope, g: like.Graph(), dtype: dtype, specs: specs, order: all}
 }
 
 // get returns the value node of the variable named by its state_dict key.
@@ -81,4 +84,25 @@ func initializerFor(store *model.Store, spec ParamSpec) model.VariableInitialize
 			return Zeros(g, shape)
 		}
 	}
+}
+
+// InitializeVariables creates every parameter of cfg under scope that does
+// not exist yet, with the PyTorch-like initialisation of ParamSpec.Init drawn
+// from the store's random state (model.Store.SetRNGStateFromSeed), and
+// computes their values. Graph functions create missing variables lazily in
+// the same way, so this is only needed to export or inspect a fresh model.
+func InitializeVariables(backend compute.Backend, scope *model.Scope, cfg Config) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	store := scope.Store()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sam.InitializeVariables: %v", r)
+		}
+	}()
+	for _, s := range ParamSpecs(cfg) {
+		store.VariableWithShape(VariablePath(scope, s.Name), shapes.Make(dtypes.Float32, s.Shape...), initializerFor(store, s))
+	}
+	return store.InitializeVariables(backend, nil)
 }
