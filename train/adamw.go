@@ -7,8 +7,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads like maths
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
 )
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), as
@@ -21,10 +21,10 @@ import (
 // optimizer.Adam().WeightDecay decays every variable (norms, biases and
 // embeddings included) and offers no per-variable exclusion.
 type AdamW struct {
-	Beta1       float64 `json:"beta1" yaml:"beta1"`
-	Beta2       float64 `json:"beta2" yaml:"beta2"`
-	Epsilon     float64 `json:"epsilon" yaml:"epsilon"`
-	WeightDecay float64 `json:"weight_decay" yaml:"weight_decay"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Epsilon     float64 `json:"epsilon"`
+	WeightDecay float64 `json:"weight_decay"`
 }
 
 // Optimizer-state variables live under this scope of the store.
@@ -57,43 +57,19 @@ func momentPaths(v *model.Variable) (m, s string) {
 	return optimizerScope + "/m" + v.Path(), optimizerScope + "/v" + v.Path()
 }
 
-// InitState creates the zero moments of every parameter and the step
-// counter in the store, unless they already exist (a restored checkpoint).
-func (o AdamW) InitState(store *model.Store, params []*model.Variable) error {
-	if store.GetVariable(stepVarPath) == nil {
-		if _, err := store.CreateVariable(stepVarPath, tensors.FromFlatDataAndDimensions([]int64{0}, 1)); err != nil {
-			return err
-		}
-	}
-	for _, v := range params {
-		m, s := momentPaths(v)
-		for _, p := range []string{m, s} {
-			if existing := store.GetVariable(p); existing != nil {
-				if !existing.Shape().Equal(v.Shape()) {
-					return fmt.Errorf("optimizer state %s has shape %s, parameter has %s", p, existing.Shape(), v.Shape())
-				}
-				continue
-			}
-			zero := tensors.FromShape(shapes.Make(v.DType(), v.Shape().Dimensions...))
-			nv, err := store.CreateVariable(p, zero)
-			if err != nil {
-				return err
-			}
-			nv.SetTrainable(false)
-		}
-	}
-	if sv := store.GetVariable(stepVarPath); sv != nil {
-		sv.SetTrainable(false)
-	}
-	return nil
+// stateVariable returns the optimiser-state variable at path, creating it
+// (zero-initialised, not trainable) the first time.
+func stateVariable(store *model.Store, path string, shape shapes.Shape) *model.Variable {
+	return store.VariableWithShape(path, shape, initializer.Zero).SetTrainable(false)
 }
 
 // Update builds the graph that applies one AdamW step with learning rate
 // lr (a scalar node) to params given their gradients. decay[i] says whether
-// params[i] is weight-decayed. It must run inside a model.Exec graph whose
-// store holds the state created by InitState.
+// params[i] is weight-decayed. It runs inside a model.Exec graph on store;
+// the moments (under /adamw/m and /adamw/v, mirroring each parameter's path)
+// and the step counter (/adamw/step) are created at zero the first time.
 func (o AdamW) Update(g *Graph, store *model.Store, lr *Node, params []*model.Variable, grads []*Node, decay []bool) {
-	stepVar := store.GetVariable(stepVarPath)
+	stepVar := stateVariable(store, stepVarPath, shapes.Make(dtypes.Int64, 1))
 	step := AddScalar(stepVar.NodeValue(g), 1)
 	stepVar.SetNodeValue(step)
 	t := ConvertDType(Reshape(step), dtypes.Float64)
@@ -111,7 +87,7 @@ func (o AdamW) Update(g *Graph, store *model.Store, lr *Node, params []*model.Va
 		}
 		bc1, bc2, rate := c.bc1, c.bc2, c.rate
 		mPath, vPath := momentPaths(v)
-		mVar, sVar := store.GetVariable(mPath), store.GetVariable(vPath)
+		mVar, sVar := stateVariable(store, mPath, v.Shape()), stateVariable(store, vPath, v.Shape())
 		grad := grads[i]
 		m := Add(MulScalar(mVar.NodeValue(g), o.Beta1), MulScalar(grad, 1-o.Beta1))
 		s := Add(MulScalar(sVar.NodeValue(g), o.Beta2), MulScalar(Square(grad), 1-o.Beta2))

@@ -59,9 +59,6 @@ func TestAdamWMatchesHandComputation(t *testing.T) {
 		t.Fatalf("decay flags %v, want weight only", decay)
 	}
 	opt := AdamW{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: 0.1}
-	if err := opt.InitState(store, params); err != nil {
-		t.Fatal(err)
-	}
 	x := []float64{1, 2, -1}
 	y := []float64{0.5, -0.5}
 	// loss = Σ_o (Σ_i W[o,i]·x[i] + b[o] − y[o])² + Σ tok²

@@ -4,13 +4,13 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
+	"github.com/synthfm/synthfm/internal/mlbackend"
 )
 
-// testBackend returns the pure-Go backend for tests.
+// testBackend returns the project's GoMLX backend for tests.
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := compute.NewWithConfig("go")
+	b, err := mlbackend.New()
 	if err != nil {
 		t.Fatal(err)
 	}

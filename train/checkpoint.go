@@ -114,6 +114,7 @@ var safetensorsDTypes = map[dtypes.DType]safetensors.DType{
 	dtypes.Float64: safetensors.F64,
 	dtypes.Int64:   safetensors.I64,
 	dtypes.Int32:   safetensors.I32,
+	dtypes.Uint64:  safetensors.U64,
 }
 
 // tensorView is the safetensors view of a tensor (a copy of its bytes).

@@ -9,16 +9,16 @@ import (
 // LossConfig chooses the segmentation loss and its constants.
 type LossConfig struct {
 	// Kind is "dice" (the paper's loss) or "dice_focal" (Dice + FocalWeight·focal, as SAM).
-	Kind string `json:"kind" yaml:"kind"`
+	Kind string `json:"kind"`
 	// DiceSmooth is added to numerator and denominator of the Dice ratio.
-	DiceSmooth float64 `json:"dice_smooth" yaml:"dice_smooth"`
+	DiceSmooth float64 `json:"dice_smooth"`
 	// FocalWeight, FocalAlpha and FocalGamma shape the focal term (dice_focal only).
-	FocalWeight float64 `json:"focal_weight" yaml:"focal_weight"`
-	FocalAlpha  float64 `json:"focal_alpha" yaml:"focal_alpha"`
-	FocalGamma  float64 `json:"focal_gamma" yaml:"focal_gamma"`
+	FocalWeight float64 `json:"focal_weight"`
+	FocalAlpha  float64 `json:"focal_alpha"`
+	FocalGamma  float64 `json:"focal_gamma"`
 	// IoUWeight weighs the mean squared error between the IoU head's prediction
 	// and the IoU each mask actually reaches (0 leaves the IoU head untrained).
-	IoUWeight float64 `json:"iou_weight" yaml:"iou_weight"`
+	IoUWeight float64 `json:"iou_weight"`
 }
 
 // Validate reports the first meaningless setting.
