@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	gomlxcheckpoint "github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/model"
+	gomlxcheckpoint "github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/checkpoint"

@@ -132,4 +132,3 @@ func variablesInUse(store *model.Store, g *Graph) []*model.Variable {
 	}
 	return vars
 }
-
