@@ -1,0 +1,86 @@
+package synth
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+)
+
+// Stream yields samples start, start+1, … of stream seed, in index
+// order, made by a pool of workers goroutines (at least 1). At most
+// 2×workers samples are in flight, so memory stays bounded however slowly
+// the caller consumes. The stream is endless: it ends when the caller
+// stops iterating, when a sample fails (that error is yielded), or when
+// ctx is cancelled (ctx.Err() is yielded). Every goroutine it started has
+// returned by the time the iteration ends. No file is touched.
+func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int) iter.Seq2[*Sample, error] {
+	return func(yield func(*Sample, error) bool) {
+		if start < 0 {
+			yield(nil, fmt.Errorf("stream start %d is negative", start))
+			return
+		}
+		workers = max(1, workers)
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait() // after cancel (deferred below, so it runs first)
+		defer cancel()
+
+		type result struct {
+			sample *Sample
+			err    error
+		}
+		type job struct {
+			index int
+			out   chan result // buffered: a worker never blocks on it
+		}
+		// pending holds the jobs in index order; its capacity bounds the
+		// number of samples in flight.
+		pending := make(chan job, 2*workers)
+		jobs := make(chan job)
+		wg.Go(func() {
+			defer close(jobs)
+			defer close(pending)
+			for i := start; ; i++ {
+				j := job{index: i, out: make(chan result, 1)}
+				select {
+				case pending <- j:
+				case <-ctx.Done():
+					return
+				}
+				select {
+				case jobs <- j:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+		for range workers {
+			wg.Go(func() {
+				for j := range jobs {
+					if ctx.Err() != nil {
+						return
+					}
+					s, err := g.Sample(seed, j.index)
+					j.out <- result{s, err}
+				}
+			})
+		}
+		for j := range pending {
+			var r result
+			select {
+			case r = <-j.out:
+			case <-ctx.Done():
+				yield(nil, ctx.Err())
+				return
+			}
+			if !yield(r.sample, r.err) || r.err != nil {
+				return
+			}
+		}
+		// pending closes only on cancellation.
+		if err := ctx.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
