@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +19,7 @@ import (
 // testServer starts the server with the segmenter on a fresh data folder.
 func testServer(t *testing.T, model Segmenter, edit func(*Config)) (*Server, *httptest.Server) {
 	t.Helper()
-	cfg := Config{DataDir: t.TempDir()}
+	cfg := Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}
 	if edit != nil {
 		edit(&cfg)
 	}

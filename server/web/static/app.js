@@ -267,7 +267,12 @@ async function changed() {
   state.masks = res.masks;
   state.chosen = res.best;
   renderMasks();
-  await showChosen();
+  try {
+    await showChosen();
+  } catch (err) {
+    setStatus(`Showing the mask failed: ${err.message}`, "error");
+    return;
+  }
   setStatus(`Mask ${state.chosen + 1}: ${res.masks[state.chosen].area} pixels, score ${res.masks[state.chosen].score.toFixed(3)} (decoded in ${res.decode_ms.toFixed(0)} ms)`, "ready");
 }
 
@@ -295,8 +300,17 @@ async function showChosen() {
   img.src = m.png;
   await img.decode();
   drawMask(img);
-  const blob = await (await fetch(m.png)).blob();
-  await keepLabel(blob);
+  await keepLabel(dataURLBlob(m.png));
+}
+
+// dataURLBlob turns a base64 data: URL into a Blob (fetching a data: URL
+// is refused by the page's content security policy).
+function dataURLBlob(url) {
+  const [head, b64] = url.split(",", 2);
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
 // drawMask paints the mask as a translucent overlay and records how many
