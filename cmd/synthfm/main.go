@@ -35,6 +35,8 @@ type cliEnv struct {
 func commands() []command {
 	return []command{
 		// subcommands: keep sorted by name, one per line.
+		{"compare", "paired t-test of two evaluation runs per structure and configuration", runCompare},
+		{"eval", "measure a segmenter on real images with simulated clicks (Dice, reports)", runEval},
 		{"version", "print the version and build settings", runVersion},
 	}
 }

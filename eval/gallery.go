@@ -1,0 +1,181 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+	"sort"
+
+	xdraw "golang.org/x/image/draw"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/synthfm/synthfm/dataset"
+	"github.com/synthfm/synthfm/maskops"
+)
+
+// GalleryCase is one picture of the gallery.
+type GalleryCase struct {
+	Result Result
+	Image  *image.Gray
+	GT     *image.Gray
+	Pred   *image.Gray
+}
+
+const galleryTile = 256
+
+// PickGallery returns the n lowest- and n highest-Dice rows (worst first,
+// then best first), ignoring NaN Dice; ties keep file order. With fewer than
+// 2n rows each list gets half of them.
+func PickGallery(rows []Result, n int) (worst, best []Result) {
+	var valid []Result
+	for _, r := range rows {
+		if finite(r.Dice) {
+			valid = append(valid, r)
+		}
+	}
+	sort.SliceStable(valid, func(a, b int) bool { return valid[a].Dice < valid[b].Dice })
+	n = min(n, len(valid)/2)
+	worst = valid[:n]
+	for i := len(valid) - 1; i >= len(valid)-n; i-- {
+		best = append(best, valid[i])
+	}
+	return worst, best
+}
+
+// loadGallery re-creates the chosen cases: it reloads their slices and
+// re-runs the model with the recorded clicks.
+func loadGallery(ctx context.Context, o Options, rows []Result) ([]GalleryCase, error) {
+	byName := map[string]*dataset.Dataset{}
+	for _, d := range o.Datasets {
+		byName[d.Name()] = d
+	}
+	cache := map[string][]dataset.Slice{}
+	var out []GalleryCase
+	for _, r := range rows {
+		d := byName[r.Dataset]
+		if d == nil {
+			continue
+		}
+		key := r.Dataset + "/" + r.Case
+		slices, ok := cache[key]
+		if !ok {
+			for _, c := range d.Cases() {
+				if c.ID == r.Case {
+					var err error
+					if slices, err = d.Load(ctx, c); err != nil {
+						return nil, err
+					}
+				}
+			}
+			cache[key] = slices
+		}
+		for _, s := range slices {
+			for _, obj := range s.Objects {
+				if obj.ID != r.ObjectID {
+					continue
+				}
+				p, err := o.Model.Prepare(ctx, s.Image)
+				if err != nil {
+					return nil, err
+				}
+				pred, err := p.Segment(ctx, r.Clicks)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, GalleryCase{Result: r, Image: s.Image, GT: obj.Mask, Pred: pred})
+			}
+		}
+	}
+	return out, nil
+}
+
+// RenderGallery draws two rows of tiles (worst cases, then best cases):
+// the image in grey, the prediction in translucent red, the ground-truth
+// outline in green, positive clicks as green dots and negative clicks as red
+// dots, each ringed in white, and a caption with the case and its Dice.
+func RenderGallery(worst, best []GalleryCase) *image.RGBA {
+	cols := max(len(worst), len(best), 1)
+	const caption = 30
+	out := image.NewRGBA(image.Rect(0, 0, cols*galleryTile, 2*(galleryTile+caption)))
+	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{20, 20, 20, 255}), image.Point{}, draw.Src)
+	for row, cases := range [][]GalleryCase{worst, best} {
+		for col, gc := range cases {
+			origin := image.Pt(col*galleryTile, row*(galleryTile+caption))
+			tile := renderTile(gc)
+			draw.Draw(out, tile.Bounds().Add(origin), tile, image.Point{}, draw.Src)
+			label := "worst"
+			if row == 1 {
+				label = "best"
+			}
+			r := gc.Result
+			drawText(out, origin.X+4, origin.Y+galleryTile+12, fmt.Sprintf("%s %s Dice %.3f", label, r.Config, r.Dice))
+			drawText(out, origin.X+4, origin.Y+galleryTile+25, shorten(r.ObjectID, galleryTile/7))
+		}
+	}
+	return out
+}
+
+func renderTile(gc GalleryCase) *image.RGBA {
+	b := gc.Image.Bounds()
+	rgba := image.NewRGBA(b)
+	edge := maskops.FromGray(gc.GT).Boundary()
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			v := gc.Image.Pix[y*gc.Image.Stride+x]
+			c := color.RGBA{v, v, v, 255}
+			if gc.Pred.Pix[y*gc.Pred.Stride+x] != 0 {
+				c.R = uint8(0.55*float64(v) + 0.45*255)
+				c.G = uint8(0.55 * float64(v))
+				c.B = uint8(0.55 * float64(v))
+			}
+			if edge.Pix[x+y*b.Dx()] {
+				c = color.RGBA{0, 255, 0, 255}
+			}
+			rgba.Pix[y*rgba.Stride+4*x], rgba.Pix[y*rgba.Stride+4*x+1], rgba.Pix[y*rgba.Stride+4*x+2], rgba.Pix[y*rgba.Stride+4*x+3] = c.R, c.G, c.B, c.A
+		}
+	}
+	scale := float64(galleryTile) / float64(max(b.Dx(), b.Dy()))
+	w, h := int(math.Round(float64(b.Dx())*scale)), int(math.Round(float64(b.Dy())*scale))
+	tile := image.NewRGBA(image.Rect(0, 0, galleryTile, galleryTile))
+	dst := image.Rect((galleryTile-w)/2, (galleryTile-h)/2, (galleryTile-w)/2+w, (galleryTile-h)/2+h)
+	xdraw.NearestNeighbor.Scale(tile, dst, rgba, b, xdraw.Src, nil)
+	for _, c := range gc.Result.Clicks {
+		cx := float64(dst.Min.X) + (float64(c.X)+0.5)*scale
+		cy := float64(dst.Min.Y) + (float64(c.Y)+0.5)*scale
+		fill := color.RGBA{0, 230, 0, 255}
+		if !c.Positive {
+			fill = color.RGBA{255, 40, 40, 255}
+		}
+		disc(tile, cx, cy, 5, color.RGBA{255, 255, 255, 255})
+		disc(tile, cx, cy, 3.5, fill)
+	}
+	return tile
+}
+
+func disc(img *image.RGBA, cx, cy, r float64, c color.RGBA) {
+	for y := int(cy - r); y <= int(cy+r); y++ {
+		for x := int(cx - r); x <= int(cx+r); x++ {
+			if dx, dy := float64(x)+0.5-cx, float64(y)+0.5-cy; dx*dx+dy*dy <= r*r && image.Pt(x, y).In(img.Bounds()) {
+				img.SetRGBA(x, y, c)
+			}
+		}
+	}
+}
+
+func drawText(img *image.RGBA, x, y int, s string) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(color.RGBA{235, 235, 235, 255}), Face: basicfont.Face7x13,
+		Dot: fixed.P(x, y)}
+	d.DrawString(s)
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n+1:]
+}
