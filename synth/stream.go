@@ -15,9 +15,16 @@ import (
 // ctx is cancelled (ctx.Err() is yielded). Every goroutine it started has
 // returned by the time the iteration ends. No file is touched.
 func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int) iter.Seq2[*Sample, error] {
-	return func(yield func(*Sample, error) bool) {
+	return stream(ctx, start, workers, func(index int) (*Sample, error) { return g.Sample(seed, index) })
+}
+
+// stream runs produce(start), produce(start+1), … on a worker pool and yields
+// the results in index order; see Stream.
+func stream[T any](ctx context.Context, start, workers int, produce func(index int) (T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
 		if start < 0 {
-			yield(nil, fmt.Errorf("stream start %d is negative", start))
+			yield(zero, fmt.Errorf("stream start %d is negative", start))
 			return
 		}
 		workers = max(1, workers)
@@ -27,8 +34,8 @@ func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int)
 		defer cancel()
 
 		type result struct {
-			sample *Sample
-			err    error
+			value T
+			err   error
 		}
 		type job struct {
 			index int
@@ -61,8 +68,8 @@ func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int)
 					if ctx.Err() != nil {
 						return
 					}
-					s, err := g.Sample(seed, j.index)
-					j.out <- result{s, err}
+					v, err := produce(j.index)
+					j.out <- result{v, err}
 				}
 			})
 		}
@@ -71,16 +78,16 @@ func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int)
 			select {
 			case r = <-j.out:
 			case <-ctx.Done():
-				yield(nil, ctx.Err())
+				yield(zero, ctx.Err())
 				return
 			}
-			if !yield(r.sample, r.err) || r.err != nil {
+			if !yield(r.value, r.err) || r.err != nil {
 				return
 			}
 		}
 		// pending closes only on cancellation.
 		if err := ctx.Err(); err != nil {
-			yield(nil, err)
+			yield(zero, err)
 		}
 	}
 }

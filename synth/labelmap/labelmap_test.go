@@ -286,3 +286,50 @@ func TestComponentsMatchFloodFill(t *testing.T) {
 		t.Errorf("areas sum %d (fg %d), %d components (flood %d)", total, fgCount, len(areas), len(back))
 	}
 }
+
+func TestErosionSeparatesErodedLabelsFromTheirNeighbours(t *testing.T) {
+	// After erosion, two 8-adjacent foreground pixels of different labels
+	// can only both belong to labels left uneroded: every eroded label is
+	// cut off from its neighbours by a gap.
+	rng := testRNG(5)
+	const side = 128
+	p := Params{Labels: 13, NoiseSpacings: []float64{16, 32}, NoiseSigmas: []float64{0.8, 0.6},
+		WarpSpacings: []float64{8, 16, 32}, WarpSigmas: []float64{4, 6, 3}}
+	labels, err := Generate(side, p, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iters := make([]int, p.Labels)
+	for l := range iters {
+		if l%2 == 0 {
+			iters[l] = 1 + l%2
+		}
+	}
+	fg := Erode(labels, side, side, iters)
+	touching, gaps := 0, 0
+	for y := range side {
+		for x := range side {
+			i := y*side + x
+			if !fg[i] {
+				gaps++
+				continue
+			}
+			for _, d := range [][2]int{{1, 0}, {0, 1}, {1, 1}, {-1, 1}} {
+				xx, yy := x+d[0], y+d[1]
+				if xx < 0 || xx >= side || yy >= side {
+					continue
+				}
+				j := yy*side + xx
+				if fg[j] && labels[j] != labels[i] {
+					if iters[labels[i]] > 0 || iters[labels[j]] > 0 {
+						t.Fatalf("eroded label touches another at (%d,%d)-(%d,%d)", x, y, xx, yy)
+					}
+					touching++
+				}
+			}
+		}
+	}
+	if gaps == 0 || touching == 0 {
+		t.Errorf("%d gap pixels, %d touching pairs of uneroded labels; want both", gaps, touching)
+	}
+}
