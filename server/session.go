@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/medimg"
 )
 
@@ -35,9 +36,8 @@ type Session struct {
 
 	mu       sync.Mutex
 	lastUsed time.Time
-	autoSet  bool
-	autoLo   float64
-	autoHi   float64
+	// mappings caches the intensity mapping of each window used.
+	mappings map[string]dataset.Mapping
 	// labels holds the kept mask of each slice, 0 or 1 per pixel.
 	labels map[int][]uint8
 }
@@ -45,15 +45,17 @@ type Session struct {
 // Slices returns the number of slices (1 for a 2-D image).
 func (s *Session) Slices() int { return s.Volume.Size[2] }
 
-// autoRange returns the "auto" window's range, computed once.
-func (s *Session) autoRange() (lo, hi float64) {
+// mapping returns the intensity mapping of window w, computed once per
+// window (it scans, or for "auto" sorts, the whole volume).
+func (s *Session) mapping(w Window) dataset.Mapping {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.autoSet {
-		s.autoLo, s.autoHi = percentileRange(s.Volume)
-		s.autoSet = true
+	m, ok := s.mappings[w.Name]
+	if !ok {
+		m = mappingFor(s.Volume, w)
+		s.mappings[w.Name] = m
 	}
-	return s.autoLo, s.autoHi
+	return m
 }
 
 // render returns slice k under window w.
@@ -61,11 +63,7 @@ func (s *Session) render(k int, w Window) (Image, error) {
 	if k < 0 || k >= s.Slices() {
 		return Image{}, errorf(http.StatusBadRequest, "slice %d is outside the image's %d slices (0 to %d)", k, s.Slices(), s.Slices()-1)
 	}
-	var lo, hi float64
-	if w.Mode == "auto" {
-		lo, hi = s.autoRange()
-	}
-	return renderSlice(s.Volume, k, w, lo, hi), nil
+	return renderSlice(s.Volume, k, s.mapping(w)), nil
 }
 
 // setLabel keeps mask (0/1 per pixel of a slice) as slice k's label; a nil
@@ -196,7 +194,7 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	}
 	now := time.Now()
 	s := &Session{ID: id, Name: name, Created: now, Volume: vol, Window: defaultWindow(vol), dir: dir, file: file,
-		bytes: int64(4 * len(vol.Data)), lastUsed: now, labels: map[int][]uint8{}}
+		bytes: int64(4 * len(vol.Data)), lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.bytes+s.bytes > st.cfg.MaxSessionBytes {
