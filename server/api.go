@@ -150,19 +150,23 @@ func windowFor(sess *Session, name string) (Window, error) {
 	return w, nil
 }
 
-// handleSlice answers the PNG of a slice as the model sees it.
-func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request) {
-	sess, k, err := s.sessionAndSlice(r, r.PathValue("k"))
+// renderRequested renders the slice a request names (slice given,
+// window from the "window" query parameter or the session's).
+func (s *Server) renderRequested(r *http.Request, slice string) (Image, error) {
+	sess, k, err := s.sessionAndSlice(r, slice)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return Image{}, err
 	}
 	win, err := windowFor(sess, r.URL.Query().Get("window"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return Image{}, err
 	}
-	img, err := sess.render(k, win)
+	return sess.render(k, win)
+}
+
+// handleSlice answers the PNG of a slice as the model sees it.
+func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request) {
+	img, err := s.renderRequested(r, r.PathValue("k"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -204,18 +208,7 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEmbedStatus(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	sess, k, err := s.sessionAndSlice(r, q.Get("slice"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	win, err := windowFor(sess, q.Get("window"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	img, err := sess.render(k, win)
+	img, err := s.renderRequested(r, r.URL.Query().Get("slice"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -17,7 +17,7 @@ import (
 )
 
 // testServer starts the server with the segmenter on a fresh data folder.
-func testServer(t *testing.T, model Segmenter, edit func(*Config)) (*Server, *httptest.Server) {
+func testServer(t testing.TB, model Segmenter, edit func(*Config)) (*Server, *httptest.Server) {
 	t.Helper()
 	cfg := Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}
 	if edit != nil {
