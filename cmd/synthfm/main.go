@@ -37,6 +37,7 @@ func commands() []command {
 		// subcommands: keep sorted by name, one per line.
 		{"compare", "paired t-test of two evaluation runs per structure and configuration", runCompare},
 		{"eval", "measure a segmenter on real images with simulated clicks (Dice, reports)", runEval},
+		{"serve", "serve a model to a web page, scripts and 3D Slicer (MONAI Label)", runServe},
 		{"version", "print the version and build settings", runVersion},
 	}
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/synthfm/synthfm/server"
+)
+
+const serveExplanation = `
+Serve a promptable segmentation model over HTTP:
+
+  - a web page at / : open an image (PNG, JPEG, TIFF, DICOM, NIfTI, NRRD;
+    a slice slider for volumes, window presets for CT), left-click the object,
+    right-click background, drag a box, pick among the candidate masks and
+    download the mask as PNG or NIfTI;
+  - a JSON API under /api/ for scripts (docs/api.md);
+  - the MONAI Label REST subset that 3D Slicer's MONAI Label plugin uses for
+    interactive 2-D segmentation (/info/, /session/, /infer/synthfm): point the
+    plugin's server address at this one.
+
+The model encodes each slice once (the slow step; the page shows progress) and
+answers each click from the cached embedding. Uploads live in --data, one
+folder per session, removed when the session expires or the server stops.
+
+The model is SAM with the weights of --checkpoint (a .pth or .safetensors file
+with SAM's state_dict names) and the architecture of --model-config (a preset:
+vit_b, vit_l, vit_h, or a config JSON file; by default inferred from the
+checkpoint's name). Without --checkpoint the built-in model is served.
+--model flood-fill serves a classical flood fill instead (no weights needed).
+
+Example:
+  synthfm serve --addr 127.0.0.1:8000 --checkpoint sam_vit_b_01ec64.pth
+  # then open http://127.0.0.1:8000/ in a browser
+`
+
+// defaultModel returns the SAM checkpoint and architecture served when
+// --checkpoint is not given. The embedded default model plugs in here;
+// this build has none.
+func defaultModel() (checkpoint, config string, err error) {
+	return "", "", errors.New("this build has no built-in model: pass --checkpoint FILE (SAM weights, .pth or .safetensors), or --model flood-fill")
+}
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
+	d := server.DefaultConfig()
+	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one)")
+	model := fs.String("model", "sam", "model: sam (weights from --checkpoint) or flood-fill (classical, no weights)")
+	ckpt := fs.String("checkpoint", "", "SAM weights, .pth or .safetensors (default: the built-in model)")
+	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: from the checkpoint's name)")
+	dataDir := fs.String("data", "", "folder for uploaded images (default: a new temporary folder, removed at exit)")
+	cacheMB := fs.Int64("cache-mb", d.CacheBytes>>20, "memory for cached image embeddings, MiB")
+	uploadMB := fs.Int64("max-upload-mb", d.MaxUploadBytes>>20, "largest upload request, MiB")
+	sessions := fs.Int("max-sessions", d.MaxSessions, "most images held at once")
+	sessionMB := fs.Int64("max-session-mb", d.MaxSessionBytes>>20, "memory for all held images together, MiB")
+	ttl := fs.Duration("session-ttl", d.SessionTTL, "remove an image this long after its last use")
+	embedTimeout := fs.Duration("embed-timeout", d.EmbedTimeout, "longest time one image embedding may take")
+	embeds := fs.Int("concurrent-embeds", d.ConcurrentEmbeds, "embeddings computed at once")
+	verbose := fs.Bool("v", false, "log every request outcome at debug level too")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	for name, v := range map[string]int64{"cache-mb": *cacheMB, "max-upload-mb": *uploadMB, "max-sessions": int64(*sessions),
+		"max-session-mb": *sessionMB, "concurrent-embeds": int64(*embeds), "session-ttl": int64(*ttl), "embed-timeout": int64(*embedTimeout)} {
+		if v <= 0 {
+			return usageError{fmt.Sprintf("--%s must be positive", name)}
+		}
+	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return usageError{fmt.Sprintf("--addr %q: want HOST:PORT, as in 127.0.0.1:8000", *addr)}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+
+	seg, err := loadModel(ctx, *model, *ckpt, *modelConfig)
+	if err != nil {
+		return err
+	}
+	if *dataDir == "" {
+		tmp, err := os.MkdirTemp("", "synthfm-serve-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dataDir = tmp
+	}
+	srv, err := server.New(server.Config{
+		DataDir: *dataDir, CacheBytes: *cacheMB << 20, MaxUploadBytes: *uploadMB << 20, MaxSessions: *sessions,
+		MaxSessionBytes: *sessionMB << 20, SessionTTL: *ttl, EmbedTimeout: *embedTimeout, ConcurrentEmbeds: *embeds,
+		Logger: log,
+	}, seg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(env.stdout, "serving %s on %s/ (MONAI Label: %s/info/, model name synthfm); uploads in %s\n", seg.Info().Name, url, url, *dataDir)
+	start := time.Now()
+	err = srv.Serve(ctx, ln)
+	log.Info("stopped", "after", time.Since(start).Round(time.Second))
+	return err
+}
+
+// loadModel returns the segmenter a serve command asked for.
+func loadModel(ctx context.Context, kind, ckpt, config string) (server.Segmenter, error) {
+	switch strings.ToLower(kind) {
+	case "flood-fill", "floodfill":
+		if ckpt != "" || config != "" {
+			return nil, usageError{"--checkpoint and --model-config are for --model sam"}
+		}
+		return server.NewFloodFill(), nil
+	case "sam":
+		if ckpt == "" {
+			if config != "" {
+				return nil, usageError{"--model-config needs --checkpoint"}
+			}
+			var err error
+			if ckpt, config, err = defaultModel(); err != nil {
+				return nil, err
+			}
+		}
+		m, err := server.LoadSAM(ctx, ckpt, config)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam or flood-fill", kind)}
+}
