@@ -15,8 +15,10 @@ import (
 const tempSuffix = ".partial"
 
 // WriteFileAtomic creates path with the bytes write produces: they go to
-// path+".partial" first, which is synced, closed and renamed to path.
-// On any error the temporary file is removed and path is left untouched.
+// path+".partial" first, which is closed and then renamed to path. On any
+// error the temporary file is removed and path is left untouched. (The
+// guarantee covers an interrupted or killed process; files are not
+// fsynced, so a power cut may still lose the last ones written.)
 func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	tmp := path + tempSuffix
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
