@@ -15,13 +15,16 @@ import (
 	"github.com/synthfm/synthfm/prompts"
 )
 
-// RegionGrow is competitive seeded region growing (Adams & Bischof 1994)
-// on a Gaussian-smoothed image. Positive clicks seed the object, negative
-// clicks seed the background; each region takes, in order of increasing
-// difference |I(p) − region mean|, the unassigned 4-neighbours of its
-// pixels. The object stops taking pixels that differ from its mean by more
-// than Tolerance, set per prompt from the intensity spread around the
-// positive clicks. Holes in the result are filled.
+// RegionGrow is competitive seeded region growing (after Adams & Bischof
+// 1994) on a Gaussian-smoothed image. Positive clicks seed the object,
+// negative clicks the background; each region takes, in order of increasing
+// difference to its reference intensity, the unassigned 4-neighbours of its
+// pixels. The object's reference is fixed: the mean intensity within
+// SpreadRadius of the positive clicks (a running mean drifts and leaks); it
+// stops taking pixels that differ from it by more than its tolerance. The
+// background's reference is its running mean. The result is opened with a
+// disc of radius OpenRadius (cutting thin leaks), reduced to the pieces that
+// hold a positive click, and its holes are filled.
 type RegionGrow struct {
 	// Sigma is the Gaussian smoothing in pixels (default 1).
 	Sigma float64
@@ -31,11 +34,13 @@ type RegionGrow struct {
 	// pixels of the positive clicks (grey levels of 0..255).
 	SpreadFactor, MinTolerance, MaxTolerance float64
 	SpreadRadius                             int
+	// OpenRadius is the radius of the morphological opening (0: none).
+	OpenRadius float64
 }
 
 // NewRegionGrow returns the baseline with its default settings.
 func NewRegionGrow() *RegionGrow {
-	return &RegionGrow{Sigma: 1, SpreadFactor: 2.5, MinTolerance: 8, MaxTolerance: 40, SpreadRadius: 4}
+	return &RegionGrow{Sigma: 1, SpreadFactor: 2.5, MinTolerance: 8, MaxTolerance: 40, SpreadRadius: 4, OpenRadius: 2}
 }
 
 // Name implements eval.Model.
@@ -51,7 +56,7 @@ func (r *RegionGrow) Prepare(ctx context.Context, img *image.Gray) (eval.Prepare
 	f := make([]float64, w*h)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			f[x+y*w] = float64(img.Pix[(y)*img.Stride+x])
+			f[x+y*w] = float64(img.GrayAt(b.Min.X+x, b.Min.Y+y).Y)
 		}
 	}
 	return &grower{cfg: *r, w: w, h: h, img: gaussianBlur(f, w, h, r.Sigma)}, ctx.Err()
@@ -65,52 +70,57 @@ type grower struct {
 
 const (
 	unassigned = 0
-	object     = 1
-	background = 2
+	background = 1
 )
 
 // Segment grows the object from the clicks.
 func (g *grower) Segment(ctx context.Context, clicks []prompts.Click) (*image.Gray, error) {
+	// Region 0 is unassigned, 1 the background (negative clicks, running
+	// mean), 2.. one object region per positive click with its own fixed
+	// reference and tolerance.
+	const maxRegions = 255
 	labels := make([]uint8, g.w*g.h)
-	var sum, cnt [3]float64
-	q := &frontier{}
-	seed := func(c prompts.Click, label uint8) error {
+	var regions []region
+	regions = append(regions, region{}, region{})
+	for _, c := range clicks {
 		if c.X < 0 || c.Y < 0 || c.X >= g.w || c.Y >= g.h {
-			return fmt.Errorf("click (%d,%d) outside the %dx%d image", c.X, c.Y, g.w, g.h)
+			return nil, fmt.Errorf("click (%d,%d) outside the %dx%d image", c.X, c.Y, g.w, g.h)
 		}
 		i := c.X + c.Y*g.w
-		if labels[i] == unassigned {
-			labels[i] = label
-			sum[label] += g.img[i]
-			cnt[label]++
+		if labels[i] != unassigned {
+			continue
 		}
-		return nil
+		l := uint8(background)
+		if c.Positive && len(regions) < maxRegions {
+			ref, tol := g.reference(c)
+			regions = append(regions, region{object: true, ref: ref, tol: tol})
+			l = uint8(len(regions) - 1)
+		} else if c.Positive {
+			continue
+		}
+		labels[i] = l
+		regions[l].sum += g.img[i]
+		regions[l].n++
 	}
-	hasPositive := false
-	for _, c := range clicks {
-		label := uint8(background)
-		if c.Positive {
-			label, hasPositive = object, true
-		}
-		if err := seed(c, label); err != nil {
-			return nil, err
-		}
-	}
-	if !hasPositive {
+	if len(regions) == 2 {
 		return nil, errors.New("region growing needs at least one positive click")
 	}
-	tol := g.tolerance(clicks)
+	q := &frontier{}
 	push := func(i int) {
 		l := labels[i]
+		r := regions[l]
+		ref := r.ref
+		if !r.object {
+			ref = r.sum / r.n
+		}
 		x, y := i%g.w, i/g.w
-		mean := sum[l] / cnt[l]
 		for _, n := range [4][2]int{{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}} {
 			if n[0] < 0 || n[1] < 0 || n[0] >= g.w || n[1] >= g.h {
 				continue
 			}
 			j := n[0] + n[1]*g.w
 			if labels[j] == unassigned {
-				heap.Push(q, item{delta: math.Abs(g.img[j] - mean), pixel: int32(j), label: l})
+				heap.Push(q, item{delta: math.Abs(g.img[j] - ref), pixel: int32(j), label: l})
 			}
 		}
 	}
@@ -125,40 +135,78 @@ func (g *grower) Segment(ctx context.Context, clicks []prompts.Click) (*image.Gr
 		}
 		it := heap.Pop(q).(item)
 		j := int(it.pixel)
-		if labels[j] != unassigned || (it.label == object && it.delta > tol) {
+		r := &regions[it.label]
+		if labels[j] != unassigned || (r.object && it.delta > r.tol) {
 			continue
 		}
 		labels[j] = it.label
-		sum[it.label] += g.img[j]
-		cnt[it.label]++
+		r.sum += g.img[j]
+		r.n++
 		push(j)
 	}
 	grid := maskops.NewGrid(g.w, g.h)
 	for i, l := range labels {
-		grid.Pix[i] = l == object
+		grid.Pix[i] = regions[l].object
 	}
-	return fillHoles(grid).Gray(), nil
+	if g.cfg.OpenRadius > 0 {
+		grid = open(grid, g.cfg.OpenRadius)
+	}
+	return fillHoles(keepClicked(grid, clicks)).Gray(), nil
 }
 
-// tolerance is the object's stopping difference for these clicks.
-func (g *grower) tolerance(clicks []prompts.Click) float64 {
+// region is one growing region: the background, or the object grown from
+// one positive click.
+type region struct {
+	object   bool
+	ref, tol float64 // object: fixed reference intensity and tolerance
+	sum, n   float64
+}
+
+// open is a morphological opening with a disc of radius r.
+func open(g maskops.Grid, r float64) maskops.Grid {
+	eroded := maskops.NewGrid(g.W, g.H)
+	for i, d := range maskops.InsideDistance(g) {
+		eroded.Pix[i] = d > r
+	}
+	out := maskops.NewGrid(g.W, g.H)
+	for i, d := range maskops.Distance(eroded, 1, 1) {
+		out.Pix[i] = d <= r
+	}
+	return out
+}
+
+// keepClicked keeps the 8-connected pieces of g that hold a positive click.
+func keepClicked(g maskops.Grid, clicks []prompts.Click) maskops.Grid {
+	labels, sizes := maskops.Components(g, true)
+	keep := make([]bool, len(sizes)+1)
+	for _, c := range clicks {
+		if c.Positive {
+			keep[labels[c.X+c.Y*g.W]] = true
+		}
+	}
+	out := maskops.NewGrid(g.W, g.H)
+	for i, l := range labels {
+		out.Pix[i] = l > 0 && keep[l]
+	}
+	return out
+}
+
+// reference returns an object region's reference intensity and tolerance:
+// the mean and clamp(SpreadFactor·sd) of the smoothed image within
+// SpreadRadius of the click.
+func (g *grower) reference(c prompts.Click) (float64, float64) {
 	var s, ss, n float64
 	r := g.cfg.SpreadRadius
-	for _, c := range clicks {
-		if !c.Positive {
-			continue
-		}
-		for y := max(0, c.Y-r); y <= min(g.h-1, c.Y+r); y++ {
-			for x := max(0, c.X-r); x <= min(g.w-1, c.X+r); x++ {
-				if (x-c.X)*(x-c.X)+(y-c.Y)*(y-c.Y) <= r*r {
-					v := g.img[x+y*g.w]
-					s, ss, n = s+v, ss+v*v, n+1
-				}
+	for y := max(0, c.Y-r); y <= min(g.h-1, c.Y+r); y++ {
+		for x := max(0, c.X-r); x <= min(g.w-1, c.X+r); x++ {
+			if (x-c.X)*(x-c.X)+(y-c.Y)*(y-c.Y) <= r*r {
+				v := g.img[x+y*g.w]
+				s, ss, n = s+v, ss+v*v, n+1
 			}
 		}
 	}
 	sd := math.Sqrt(math.Max(0, ss/n-(s/n)*(s/n)))
-	return math.Min(math.Max(g.cfg.SpreadFactor*sd, g.cfg.MinTolerance), g.cfg.MaxTolerance)
+	return s / n, math.Min(math.Max(g.cfg.SpreadFactor*sd, g.cfg.MinTolerance), g.cfg.MaxTolerance)
 }
 
 // fillHoles adds to g the background components that do not touch the border.

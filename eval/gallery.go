@@ -177,5 +177,5 @@ func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return "…" + s[len(s)-n+1:]
+	return "..." + s[len(s)-n+3:]
 }

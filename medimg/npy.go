@@ -153,7 +153,7 @@ func readNPYData(r *npy.Reader, dt string, n int) ([]float32, string, error) {
 		}
 		return out, dtype, nil
 	}
-	switch strings.TrimLeft(dt, "<>|=") {
+	switch strings.TrimLeft(strings.Trim(dt, "'\""), "<>|=") {
 	case "b1":
 		var d []bool
 		return conv(&d, "uint8", func() []float32 { return mapSlice(d, boolToF32) })
