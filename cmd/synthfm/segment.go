@@ -89,14 +89,20 @@ func checkInside(clicks []click, box *[4]float64, w, h int) error {
 	return nil
 }
 
-// Overlay colours.
-var (
-	overlayTint     = color.NRGBA{30, 144, 255, 255} // mask interior, blended
-	overlayOutline  = color.NRGBA{255, 215, 0, 255}  // mask boundary
-	overlayPositive = color.NRGBA{0, 200, 0, 255}
-	overlayNegative = color.NRGBA{230, 0, 0, 255}
-	overlayBox      = color.NRGBA{255, 0, 255, 255}
-)
+// overlayColors are the colours of the overlay picture.
+type overlayColors struct {
+	tint, outline, positive, negative, box color.NRGBA
+}
+
+func defaultOverlayColors() overlayColors {
+	return overlayColors{
+		tint:     color.NRGBA{30, 144, 255, 255}, // mask interior, blended at 40 %
+		outline:  color.NRGBA{255, 215, 0, 255},  // mask boundary
+		positive: color.NRGBA{0, 200, 0, 255},
+		negative: color.NRGBA{230, 0, 0, 255},
+		box:      color.NRGBA{255, 0, 255, 255},
+	}
+}
 
 // drawOverlay paints the mask over the image: the interior tinted at 40 %,
 // its boundary (mask pixels with a 4-neighbour outside) in full colour, the
@@ -104,6 +110,7 @@ var (
 // with a white rim.
 func drawOverlay(img *imageproc.Image, mask *image.Gray, clicks []click, box *[4]float64) *image.NRGBA {
 	out := img.ToNRGBA()
+	col := defaultOverlayColors()
 	w, h := img.W, img.H
 	inside := func(x, y int) bool {
 		return x >= 0 && y >= 0 && x < w && y < h && mask.Pix[y*mask.Stride+x] != 0
@@ -115,30 +122,30 @@ func drawOverlay(img *imageproc.Image, mask *image.Gray, clicks []click, box *[4
 			}
 			o := out.Pix[y*out.Stride+4*x:]
 			if !inside(x-1, y) || !inside(x+1, y) || !inside(x, y-1) || !inside(x, y+1) {
-				o[0], o[1], o[2] = overlayOutline.R, overlayOutline.G, overlayOutline.B
+				o[0], o[1], o[2] = col.outline.R, col.outline.G, col.outline.B
 				continue
 			}
-			o[0] = blend(o[0], overlayTint.R, 0.4)
-			o[1] = blend(o[1], overlayTint.G, 0.4)
-			o[2] = blend(o[2], overlayTint.B, 0.4)
+			o[0] = blend(o[0], col.tint.R, 0.4)
+			o[1] = blend(o[1], col.tint.G, 0.4)
+			o[2] = blend(o[2], col.tint.B, 0.4)
 		}
 	}
 	if box != nil {
 		x0, y0, x1, y1 := int(box[0]), int(box[1]), int(math.Ceil(box[2]))-1, int(math.Ceil(box[3]))-1
 		for x := x0; x <= x1; x++ {
-			out.SetNRGBA(x, y0, overlayBox)
-			out.SetNRGBA(x, y1, overlayBox)
+			out.SetNRGBA(x, y0, col.box)
+			out.SetNRGBA(x, y1, col.box)
 		}
 		for y := y0; y <= y1; y++ {
-			out.SetNRGBA(x0, y, overlayBox)
-			out.SetNRGBA(x1, y, overlayBox)
+			out.SetNRGBA(x0, y, col.box)
+			out.SetNRGBA(x1, y, col.box)
 		}
 	}
 	radius := max(2, min(w, h)/80)
 	for _, c := range clicks {
-		fill := overlayNegative
+		fill := col.negative
 		if c.Positive {
-			fill = overlayPositive
+			fill = col.positive
 		}
 		cx, cy := int(c.X), int(c.Y)
 		for dy := -radius - 1; dy <= radius+1; dy++ {

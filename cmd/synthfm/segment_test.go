@@ -66,20 +66,21 @@ func TestDrawOverlay(t *testing.T) {
 			mask.Pix[y*mask.Stride+x] = 255
 		}
 	}
+	col := defaultOverlayColors()
 	out := drawOverlay(img, mask, []click{{25, 3, false}}, &[4]float64{2, 2, 18, 18})
-	if c := out.NRGBAAt(10, 10); c.R != blend(100, overlayTint.R, 0.4) || c.B != blend(100, overlayTint.B, 0.4) {
+	if c := out.NRGBAAt(10, 10); c.R != blend(100, col.tint.R, 0.4) || c.B != blend(100, col.tint.B, 0.4) {
 		t.Errorf("interior %v not tinted", c)
 	}
-	if c := out.NRGBAAt(5, 10); c != overlayOutline {
+	if c := out.NRGBAAt(5, 10); c != col.outline {
 		t.Errorf("boundary pixel %v, want outline colour", c)
 	}
 	if c := out.NRGBAAt(25, 10); c.R != 100 || c.G != 100 || c.B != 100 {
 		t.Errorf("outside pixel %v changed", c)
 	}
-	if c := out.NRGBAAt(25, 3); c != overlayNegative {
+	if c := out.NRGBAAt(25, 3); c != col.negative {
 		t.Errorf("negative click centre %v", c)
 	}
-	if c := out.NRGBAAt(2, 9); c != overlayBox {
+	if c := out.NRGBAAt(2, 9); c != col.box {
 		t.Errorf("box edge %v", c)
 	}
 }

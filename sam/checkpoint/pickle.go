@@ -41,16 +41,58 @@ type tensorRef struct {
 	stride  []int
 }
 
-var storageClasses = map[string]DType{
-	"FloatStorage": F32, "HalfStorage": F16, "BFloat16Storage": BF16, "DoubleStorage": F64,
-	"LongStorage": I64, "IntStorage": I32, "ShortStorage": I16, "CharStorage": I8,
-	"ByteStorage": U8, "BoolStorage": Bool, "UntypedStorage": U8,
+// storageDType maps torch storage class names to element types.
+func storageDType(name string) (DType, bool) {
+	switch name {
+	case "FloatStorage":
+		return F32, true
+	case "HalfStorage":
+		return F16, true
+	case "BFloat16Storage":
+		return BF16, true
+	case "DoubleStorage":
+		return F64, true
+	case "LongStorage":
+		return I64, true
+	case "IntStorage":
+		return I32, true
+	case "ShortStorage":
+		return I16, true
+	case "CharStorage":
+		return I8, true
+	case "ByteStorage", "UntypedStorage":
+		return U8, true
+	case "BoolStorage":
+		return Bool, true
+	}
+	return "", false
 }
 
-var torchDTypes = map[string]DType{
-	"float32": F32, "float": F32, "float16": F16, "half": F16, "bfloat16": BF16,
-	"float64": F64, "double": F64, "int64": I64, "long": I64, "int32": I32, "int": I32,
-	"int16": I16, "short": I16, "int8": I8, "uint8": U8, "bool": Bool,
+// torchDType maps torch dtype names (torch.float16, ...) to element types.
+func torchDType(name string) (DType, bool) {
+	switch name {
+	case "float32", "float":
+		return F32, true
+	case "float16", "half":
+		return F16, true
+	case "bfloat16":
+		return BF16, true
+	case "float64", "double":
+		return F64, true
+	case "int64", "long":
+		return I64, true
+	case "int32", "int":
+		return I32, true
+	case "int16", "short":
+		return I16, true
+	case "int8":
+		return I8, true
+	case "uint8":
+		return U8, true
+	case "bool":
+		return Bool, true
+	}
+	return "", false
 }
 
 // findTorchClass resolves the globals a torch.save pickle refers to. Classes
@@ -60,10 +102,10 @@ var torchDTypes = map[string]DType{
 func findTorchClass(module, name string) (any, error) {
 	switch module {
 	case "torch":
-		if dt, ok := storageClasses[name]; ok {
+		if dt, ok := storageDType(name); ok {
 			return &storageClass{dt}, nil
 		}
-		if dt, ok := torchDTypes[name]; ok {
+		if dt, ok := torchDType(name); ok {
 			return &dtypeObject{dt}, nil
 		}
 	case "torch._utils":

@@ -306,14 +306,12 @@ type namedTensor struct {
 	tensor *tensorRef
 }
 
-// wrapperKeys are the keys under which training scripts nest the model's
-// state_dict in a checkpoint dict ({"model": ..., "optimizer": ..., "epoch": ...}).
-var wrapperKeys = []string{"state_dict", "model", "model_state_dict"}
-
 // findStateDict returns the entries of the state_dict in obj: obj itself if
-// it is a dict of tensors, else the dict under one of wrapperKeys. A
+// it is a dict of tensors, else the dict under one of the keys with which
+// training scripts wrap it ({"model": sd, "optimizer": ..., "epoch": ...}). A
 // "module." prefix (torch.nn.DataParallel saves, MedSAM) is removed.
 func findStateDict(obj any) ([]namedTensor, error) {
+	wrapperKeys := []string{"state_dict", "model", "model_state_dict"}
 	for depth := 0; depth < 4; depth++ {
 		items, ok := dictItems(obj)
 		if !ok {

@@ -2,12 +2,6 @@ package imageproc
 
 import "fmt"
 
-// SAM's pixel statistics (RGB, 0–255 scale), from build_sam.py.
-var (
-	SAMPixelMean = [3]float32{123.675, 116.28, 103.53}
-	SAMPixelStd  = [3]float32{58.395, 57.12, 57.375}
-)
-
 // Normalization selects how pixel values become model inputs.
 type Normalization int
 
@@ -29,9 +23,14 @@ type Preprocessor struct {
 }
 
 // NewPreprocessor returns SAM's preprocessing for a square input of the
-// given side (1024 for the released models).
+// given side (1024 for the released models), with SAM's pixel statistics
+// (RGB, 0–255 scale, from build_sam.py).
 func NewPreprocessor(inputSize int) Preprocessor {
-	return Preprocessor{InputSize: inputSize, PixelMean: SAMPixelMean, PixelStd: SAMPixelStd}
+	return Preprocessor{
+		InputSize: inputSize,
+		PixelMean: [3]float32{123.675, 116.28, 103.53},
+		PixelStd:  [3]float32{58.395, 57.12, 57.375},
+	}
 }
 
 // Prepare resizes, normalises and pads img; the Geometry it returns maps
