@@ -87,3 +87,11 @@ func (g *Generator) Sample(seed uint64, index int) (*Sample, error) {
 	}
 	return &Sample{Image: img, Mask: mask, Meta: meta}, nil
 }
+
+// WorkerMemory estimates the bytes one worker needs for a side×side
+// sample: its float buffers, the boundary module's label map, erosion
+// and component scratch, and the finished 8-bit image and mask.
+func WorkerMemory(side int) int64 {
+	const bytesPerPixel = 4 + 8 + 1 + 6 + 2 // image, scratch, owner, label-map temporaries, output
+	return int64(side) * int64(side) * bytesPerPixel
+}

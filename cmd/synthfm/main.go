@@ -35,8 +35,10 @@ type cliEnv struct {
 func commands() []command {
 	return []command{
 		// subcommands: keep sorted by name, one per line.
+		{"bench", "measure the speed of a part of SynthFM (bench generate)", runBench},
 		{"compare", "paired t-test of two evaluation runs per structure and configuration", runCompare},
 		{"eval", "measure a segmenter on real images with simulated clicks (Dice, reports)", runEval},
+		{"generate", "write synthetic training images and masks, or a contact sheet of them", runGenerate},
 		{"serve", "serve a model to a web page, scripts and 3D Slicer (MONAI Label)", runServe},
 		{"version", "print the version and build settings", runVersion},
 	}
