@@ -95,17 +95,23 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkGenerateUsage(&o); err != nil {
 		return err
 	}
+	// Check memory before anything is written (a resumed run keeps its size).
+	side := cfg.Size
+	if o.out != "" && o.resume {
+		run, err := store.ReadRun(o.out)
+		if err != nil {
+			return err
+		}
+		side = run.Config.Size
+	}
+	if err := checkMemory(side, o.workers, o.shard); err != nil {
+		return err
+	}
 	var w *store.Writer
 	if o.out != "" {
 		if w, cfg, err = openOutput(o, cfg); err != nil {
 			return err
 		}
-	}
-	if err := checkMemory(cfg.Size, o.workers, o.shard); err != nil {
-		if w != nil {
-			w.Discard()
-		}
-		return err
 	}
 	return generate(ctx, env, o, cfg, w)
 }
