@@ -22,7 +22,8 @@ import (
 // pixels. The object's reference is fixed: the mean intensity within
 // SpreadRadius of the positive clicks (a running mean drifts and leaks); it
 // stops taking pixels that differ from it by more than its tolerance. The
-// background's reference is its running mean. The result is opened with a
+// background's reference is its running mean. The rim lost to smoothing is
+// then re-decided pixel by pixel (see refineBorder), the result is opened with a
 // disc of radius OpenRadius (cutting thin leaks), reduced to the pieces that
 // hold a positive click, and its holes are filled.
 type RegionGrow struct {
@@ -36,11 +37,14 @@ type RegionGrow struct {
 	SpreadRadius                             int
 	// OpenRadius is the radius of the morphological opening (0: none).
 	OpenRadius float64
+	// BorderWidth is how far outside the grown core the rim is re-decided
+	// by nearest mean (0: not at all).
+	BorderWidth float64
 }
 
 // NewRegionGrow returns the baseline with its default settings.
 func NewRegionGrow() *RegionGrow {
-	return &RegionGrow{Sigma: 1, SpreadFactor: 2.5, MinTolerance: 8, MaxTolerance: 40, SpreadRadius: 4, OpenRadius: 2}
+	return &RegionGrow{Sigma: 1, SpreadFactor: 2.5, MinTolerance: 8, MaxTolerance: 40, SpreadRadius: 4, OpenRadius: 2, BorderWidth: 3}
 }
 
 // Name implements eval.Model.
@@ -59,13 +63,14 @@ func (r *RegionGrow) Prepare(ctx context.Context, img *image.Gray) (eval.Prepare
 			f[x+y*w] = float64(img.GrayAt(b.Min.X+x, b.Min.Y+y).Y)
 		}
 	}
-	return &grower{cfg: *r, w: w, h: h, img: gaussianBlur(f, w, h, r.Sigma)}, ctx.Err()
+	return &grower{cfg: *r, w: w, h: h, raw: f, img: gaussianBlur(f, w, h, r.Sigma)}, ctx.Err()
 }
 
 type grower struct {
 	cfg  RegionGrow
 	w, h int
-	img  []float64
+	raw  []float64 // the image
+	img  []float64 // smoothed
 }
 
 const (
@@ -148,10 +153,42 @@ func (g *grower) Segment(ctx context.Context, clicks []prompts.Click) (*image.Gr
 	for i, l := range labels {
 		grid.Pix[i] = regions[l].object
 	}
+	grid = g.refineBorder(grid)
 	if g.cfg.OpenRadius > 0 {
 		grid = open(grid, g.cfg.OpenRadius)
 	}
 	return fillHoles(keepClicked(grid, clicks)).Gray(), nil
+}
+
+// refineBorder recovers the rim that smoothing and a tight tolerance cut
+// off: within BorderWidth pixels outside the grown core, a pixel joins the
+// object when its unsmoothed intensity is
+// nearer the core's mean than the mean of a ring just beyond (from
+// BorderWidth to 2·BorderWidth pixels out).
+func (g *grower) refineBorder(core maskops.Grid) maskops.Grid {
+	w := g.cfg.BorderWidth
+	if w <= 0 {
+		return core
+	}
+	dist := maskops.Distance(core, 1, 1)
+	var objSum, objN, ringSum, ringN float64
+	for i, d := range dist {
+		switch {
+		case d == 0:
+			objSum, objN = objSum+g.img[i], objN+1
+		case d > w && d <= 2*w:
+			ringSum, ringN = ringSum+g.img[i], ringN+1
+		}
+	}
+	if objN == 0 || ringN == 0 {
+		return core
+	}
+	obj, ring := objSum/objN, ringSum/ringN
+	out := maskops.NewGrid(core.W, core.H)
+	for i, d := range dist {
+		out.Pix[i] = d == 0 || (d <= w && math.Abs(g.raw[i]-obj) < math.Abs(g.raw[i]-ring))
+	}
+	return out
 }
 
 // region is one growing region: the background, or the object grown from

@@ -51,7 +51,7 @@ func csvHeader() []string {
 }
 
 func (r Result) record() []string {
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	return []string{r.Model, r.Dataset, r.Case, strconv.Itoa(r.Slice), r.Structure, strconv.Itoa(r.Instance), r.ObjectID, r.Modality,
 		strconv.Itoa(r.Config.Pos), strconv.Itoa(r.Config.Neg), strconv.FormatUint(r.Seed, 10), f(r.Dice), f(r.NSD), f(r.NSDTol), r.NSDUnit,
 		strconv.Itoa(r.GTPixels), strconv.Itoa(r.PredPixels), FormatClicks(r.Clicks), strconv.FormatFloat(r.Millis, 'f', 1, 64)}
