@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/synthfm/synthfm/synth"
@@ -91,8 +91,8 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "synthetic data engine, %d workers, GOMAXPROCS %d, %s/%s, %s\n",
 		*workers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "preset\tsize\tsamples\tseconds\timg/s\tpeak heap MiB\t")
+	const row = "%-14s %6v %8v %8v %8v %11v %14v\n"
+	fmt.Fprintf(env.stdout, row, "preset", "size", "samples", "seconds", "img/s", "CPU ms/img", "peak heap MiB")
 	for _, side := range sides {
 		for _, p := range strings.Split(*presets, ",") {
 			g, err := benchGenerator(strings.TrimSpace(p), side)
@@ -103,9 +103,12 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f\t%.0f\t\n", p, side, r.samples, r.elapsed.Seconds(),
-				float64(r.samples)/r.elapsed.Seconds(), float64(r.peakHeap)/(1<<20))
-			tw.Flush()
+			cpu := "-"
+			if r.cpu > 0 {
+				cpu = fmt.Sprintf("%.1f", r.cpu.Seconds()*1000/float64(r.samples))
+			}
+			fmt.Fprintf(env.stdout, row, p, side, r.samples, fmt.Sprintf("%.2f", r.elapsed.Seconds()),
+				fmt.Sprintf("%.1f", float64(r.samples)/r.elapsed.Seconds()), cpu, fmt.Sprintf("%.0f", float64(r.peakHeap)/(1<<20)))
 		}
 	}
 	if *flat == 0 {
@@ -116,11 +119,10 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "\nmemory over %d default samples at %d²:\n", *flat, sides[0])
-	tw = tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "samples\theap in use MiB\truntime total MiB\t")
+	const heapRow = "%8v %16v %18v\n"
+	fmt.Fprintf(env.stdout, heapRow, "samples", "heap in use MiB", "runtime total MiB")
 	report := func(n int, heap, total uint64) {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t\n", n, float64(heap)/(1<<20), float64(total)/(1<<20))
-		tw.Flush()
+		fmt.Fprintf(env.stdout, heapRow, n, fmt.Sprintf("%.0f", float64(heap)/(1<<20)), fmt.Sprintf("%.0f", float64(total)/(1<<20)))
 	}
 	r, err := measureGeneration(ctx, g, *workers, *flat, 0, report)
 	if err != nil {
@@ -146,6 +148,7 @@ func benchGenerator(preset string, side int) (*synth.Generator, error) {
 type generationResult struct {
 	samples  int
 	elapsed  time.Duration
+	cpu      time.Duration // process CPU time, 0 when unknown
 	peakHeap uint64
 }
 
@@ -156,6 +159,7 @@ func measureGeneration(ctx context.Context, g *synth.Generator, workers, n int, 
 	var r generationResult
 	var ms runtime.MemStats
 	runtime.GC()
+	cpuBefore, cpuOK := processCPUTime()
 	began := time.Now()
 	every := max(1, n/10)
 	nextHeapCheck := time.Duration(0)
@@ -175,8 +179,38 @@ func measureGeneration(ctx context.Context, g *synth.Generator, workers, n int, 
 			}
 		}
 		if (n > 0 && r.samples >= n) || (n == 0 && r.elapsed >= d) {
+			if cpuAfter, ok := processCPUTime(); ok && cpuOK {
+				r.cpu = cpuAfter - cpuBefore
+			}
 			return r, nil
 		}
 	}
 	return r, ctx.Err()
+}
+
+// processCPUTime reads the user and system CPU time of this process from
+// /proc/self/stat (Linux; fields 14 and 15, in clock ticks of 1/100 s,
+// the USER_HZ of every mainstream Linux). CPU time per image stays
+// meaningful when other processes share the cores, unlike wall time.
+func processCPUTime() (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest) // f[0] is field 3
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const tick = 10 * time.Millisecond
+	return time.Duration(utime+stime) * tick, true
 }

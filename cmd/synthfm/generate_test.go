@@ -257,7 +257,7 @@ func TestBenchGenerate(t *testing.T) {
 	rows, heapRows := 0, 0
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 6 && (f[0] == "shape-only" || f[0] == "boundary-only") && f[1] == "48" {
+		if len(f) == 7 && (f[0] == "shape-only" || f[0] == "boundary-only") && f[1] == "48" {
 			rows++
 			if f[4] == "0.0" {
 				t.Errorf("zero throughput: %q", sc.Text())
@@ -269,6 +269,14 @@ func TestBenchGenerate(t *testing.T) {
 	}
 	if rows != 2 || heapRows != 10 {
 		t.Errorf("%d result rows and %d heap rows in:\n%s", rows, heapRows, out)
+	}
+	if cpu, ok := processCPUTime(); ok {
+		busy := time.Now().Add(30 * time.Millisecond)
+		for time.Now().Before(busy) {
+		}
+		if after, _ := processCPUTime(); after <= cpu {
+			t.Errorf("CPU time did not grow: %v then %v", cpu, after)
+		}
 	}
 	if code, _, errOut := runCLI(t, "bench", "nope"); code != 2 || !strings.Contains(errOut, `unknown bench target "nope"`) {
 		t.Errorf("unknown target: %d %q", code, errOut)

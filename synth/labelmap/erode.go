@@ -12,11 +12,9 @@ package labelmap
 // pixel within k columns of it carries its label and passes its own
 // column test (the row test). Run lengths make both tests O(1) per pixel.
 func Erode(labels []uint8, w, h int, iterations []int) []bool {
-	k := func(l uint8) int {
-		if int(l) < len(iterations) {
-			return iterations[l]
-		}
-		return 0
+	var kOf [256]int32 // iterations per label, 0 beyond the list
+	for l, k := range iterations[:min(len(iterations), 256)] {
+		kOf[l] = int32(k)
 	}
 	// Column test: distance to the nearest different label above and below.
 	colOK := make([]bool, w*h)
@@ -32,7 +30,7 @@ func Erode(labels []uint8, w, h int, iterations []int) []bool {
 			} else if labels[i-w] != labels[i] {
 				up[x] = 1
 			}
-			colOK[i] = int(up[x]) > k(labels[i])
+			colOK[i] = up[x] > kOf[labels[i]]
 		}
 	}
 	down := up
@@ -48,7 +46,7 @@ func Erode(labels []uint8, w, h int, iterations []int) []bool {
 			} else {
 				down[x] = 1
 			}
-			colOK[i] = colOK[i] && int(down[x]) > k(labels[i])
+			colOK[i] = colOK[i] && down[x] > kOf[labels[i]]
 		}
 	}
 	// Row test over runs of same-label pixels that pass the column test.
@@ -62,7 +60,7 @@ func Erode(labels []uint8, w, h int, iterations []int) []bool {
 				x1++
 			}
 			// Same-label run [x0, x1): split it into stretches of ok pixels.
-			kk := k(row[x0])
+			kk := int(kOf[row[x0]])
 			for s := x0; s < x1; {
 				if !ok[s] {
 					s++

@@ -79,7 +79,7 @@ func Generate(side int, p Params, rng *rand.Rand) ([]uint8, error) {
 // corner value can never win inside that rectangle: each rectangle keeps
 // only its candidate labels, typically one to three.
 func Argmax(noise, warp *Field) []uint8 {
-	side, labels := noise.side, noise.channels
+	side := noise.side
 	n := noise.Intervals()
 	candidates := noise.candidates()
 	out := make([]uint8, side*side)
@@ -111,15 +111,14 @@ func Argmax(noise, warp *Field) []uint8 {
 			py := min(max(fy+uy[x], 0), span)
 			rx, dx := locate(px)
 			ry, dy := locate(py)
-			rect := int(ry)*n + int(rx)
-			c := noise.coef[rect*4*labels:][:4*labels]
-			cand := candidates[rect]
-			best := cand[0]
-			bestVal := c[best] + c[labels+int(best)]*dx + dy*(c[2*labels+int(best)]+c[3*labels+int(best)]*dx)
-			for _, l := range cand[1:] {
-				v := c[l] + c[labels+int(l)]*dx + dy*(c[2*labels+int(l)]+c[3*labels+int(l)]*dx)
-				if v > bestVal { // candidates ascend, so ties keep the lower label
-					best, bestVal = l, v
+			cand := candidates[int(ry)*n+int(rx)]
+			best := cand[0].label
+			if len(cand) > 1 {
+				bestVal := cand[0].at(dx, dy)
+				for _, c := range cand[1:] {
+					if v := c.at(dx, dy); v > bestVal { // candidates ascend, so ties keep the lower label
+						best, bestVal = c.label, v
+					}
 				}
 			}
 			row[x] = best
@@ -128,11 +127,20 @@ func Argmax(noise, warp *Field) []uint8 {
 	return out
 }
 
+// candidate is a label that may win in a rectangle, with its bilinear
+// patch a + b·dx + c·dy + d·dx·dy there.
+type candidate struct {
+	a, b, c, d float32
+	label      uint8
+}
+
+func (c *candidate) at(dx, dy float32) float32 { return c.a + c.b*dx + dy*(c.c+c.d*dx) }
+
 // candidates lists, per rectangle, the labels that can be the largest
 // somewhere inside it, in increasing order.
-func (f *Field) candidates() [][]uint8 {
+func (f *Field) candidates() [][]candidate {
 	n, ch := f.Intervals(), f.channels
-	out := make([][]uint8, n*n)
+	out := make([][]candidate, n*n)
 	lo := make([]float32, ch)
 	hi := make([]float32, ch)
 	for ry := range n {
@@ -150,10 +158,10 @@ func (f *Field) candidates() [][]uint8 {
 				hi[l] = max(v00, v10, v01, v11)
 				threshold = max(threshold, lo[l])
 			}
-			var keep []uint8
+			var keep []candidate
 			for l := range ch {
 				if hi[l] >= threshold-pruneMargin {
-					keep = append(keep, uint8(l))
+					keep = append(keep, candidate{c[l], c[ch+l], c[2*ch+l], c[3*ch+l], uint8(l)})
 				}
 			}
 			out[ry*n+rx] = keep

@@ -138,17 +138,20 @@ func (f *Field) At(x, y float64, out []float32) {
 }
 
 // Row writes channel ch of the field along row y (integer x = 0..side−1)
-// into out; it costs one multiply-add per pixel.
+// into out; within each interval the row is linear in x, so it costs one
+// multiply-add per pixel.
 func (f *Field) Row(y int, ch int, out []float32) {
 	ry := int(f.cellOf[y])
-	dy := float32(float64(y) - f.breaks[ry])
+	dy := float64(y) - f.breaks[ry]
 	n, chs := f.Intervals(), f.channels
-	for x := range f.side {
-		rx := int(f.cellOf[x])
+	x := 0
+	for rx := range n {
 		c := f.coef[(ry*n+rx)*4*chs:]
-		dx := float32(float64(x) - f.breaks[rx])
-		a := c[ch] + c[2*chs+ch]*dy
-		b := c[chs+ch] + c[3*chs+ch]*dy
-		out[x] = a + b*dx
+		a := c[ch] + c[2*chs+ch]*float32(dy)
+		b := c[chs+ch] + c[3*chs+ch]*float32(dy)
+		x0 := f.breaks[rx]
+		for ; x < f.side && int(f.cellOf[x]) == rx; x++ {
+			out[x] = a + b*float32(float64(x)-x0)
+		}
 	}
 }
