@@ -65,3 +65,32 @@ func TestRegionGrowSegmentsADisc(t *testing.T) {
 		t.Fatal("click outside the image accepted")
 	}
 }
+
+// BenchmarkRegionGrow measures one prepare + segment on a 512x512 slice
+// (the ACDC / sammed2d size) with one positive click, against the cost of
+// the Gaussian smoothing alone (the baseline measured in the same run).
+func BenchmarkRegionGrow(b *testing.B) {
+	small, _ := scene()
+	img := image.NewGray(image.Rect(0, 0, 512, 512))
+	for y := 0; y < 512; y++ {
+		for x := 0; x < 512; x++ {
+			img.Pix[x+512*y] = small.Pix[x%120+120*(y%100)]
+		}
+	}
+	ctx := context.Background()
+	b.Run("smooth-only", func(b *testing.B) {
+		f := make([]float64, 512*512)
+		for b.Loop() {
+			gaussianBlur(f, 512, 512, 1)
+		}
+	})
+	b.Run("prepare+segment", func(b *testing.B) {
+		m := NewRegionGrow()
+		for b.Loop() {
+			p, _ := m.Prepare(ctx, img)
+			if _, err := p.Segment(ctx, []prompts.Click{{X: 40, Y: 50, Positive: true}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
