@@ -39,6 +39,7 @@ func commands() []command {
 		{"compare", "paired t-test of two evaluation runs per structure and configuration", runCompare},
 		{"eval", "measure a segmenter on real images with simulated clicks (Dice, reports)", runEval},
 		{"generate", "write synthetic training images and masks, or a contact sheet of them", runGenerate},
+		{"segment", "segment one image with SAM from clicks and/or a box (mask PNG, overlay, logits)", runSegment},
 		{"serve", "serve a model to a web page, scripts and 3D Slicer (MONAI Label)", runServe},
 		{"version", "print the version and build settings", runVersion},
 	}

@@ -1,20 +1,290 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	_ "image/gif" // image formats accepted by --image
+	_ "image/jpeg"
+	"image/png"
+	"io"
 	"math"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"codeberg.org/sbinet/npyio"
+	"github.com/gomlx/gomlx/ml/model"
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+
+	"github.com/synthfm/synthfm/internal/mlbackend"
+	"github.com/synthfm/synthfm/sam"
+	"github.com/synthfm/synthfm/sam/checkpoint"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
-// This file holds the parts of `synthfm segment` that do not need the
-// model: prompt parsing, the overlay picture and the NPY debug output.
+const segmentHelp = `
+Segments one image with a Segment Anything model (SAM, MedSAM, or weights
+exported by synthfm) from clicks and/or a box, and writes the mask as a PNG
+of the image's size (255 inside, 0 outside).
+
+--checkpoint takes a .pth file as released (torch.save) or a .safetensors
+file with SAM's state_dict names. --model-config names the architecture:
+vit_b, vit_l, vit_h, or a JSON file with the keys of the fixtures'
+config_*.json. Without it, vit_b/l/h is recognised from the checkpoint.
+
+--points lists clicks in image pixels, x,y,label separated by ";" (x is the
+column, y the row; label 1 = foreground, 0 = background). --box x0,y0,x1,y1
+adds a box (top-left and bottom-right corners). Give points, a box or both.
+
+By default one mask is returned, chosen by SAM's rule (the best of the three
+multimask outputs for a single click, the single-mask output otherwise).
+--multimask returns SAM's three masks: --out receives the one with the
+highest predicted IoU, and all three are listed. --medsam feeds the image
+scaled to [0, 1] instead of SAM's mean/std normalisation (MedSAM's input).
+
+--overlay writes the image with the mask tinted and outlined, the clicks
+(green foreground, red background) and the box. --logits-out F.npy writes
+the low-resolution logits of the returned masks (float32, N×L×L with L =
+img_size/4, before upsampling) and their predicted IoUs to F_iou.npy
+(float32, N), for debugging and parity checks.
+
+Example:
+  synthfm segment --checkpoint sam_vit_b_01ec64.pth --image ct.png \
+      --points "250,180,1;300,200,0" --out mask.png --overlay overlay.png
+  synthfm segment --checkpoint medsam_vit_b.pth --medsam --image us.png \
+      --box 40,60,200,220 --out mask.png`
+
+func runSegment(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "segment", "--checkpoint F [--model-config F] --image IMG --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png [--overlay over.png] [--logits-out F.npy]", segmentHelp)
+	ckpt := fs.String("checkpoint", "", "model weights: .pth or .safetensors with SAM's state_dict names (required)")
+	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: recognised from the checkpoint)")
+	imagePath := fs.String("image", "", "image to segment: PNG, JPEG, TIFF, BMP or GIF (required)")
+	pointsFlag := fs.String("points", "", `clicks "x,y,label;..." in image pixels, label 1 foreground, 0 background`)
+	boxFlag := fs.String("box", "", "box x0,y0,x1,y1 in image pixels")
+	out := fs.String("out", "", "mask PNG to write (required)")
+	overlay := fs.String("overlay", "", "also write the image with the mask, clicks and box drawn on it (PNG)")
+	logitsOut := fs.String("logits-out", "", "also write the low-res logits (F.npy) and predicted IoUs (F_iou.npy)")
+	multimask := fs.Bool("multimask", false, "return SAM's three masks (--out gets the highest predicted IoU)")
+	medsam := fs.Bool("medsam", false, "feed the image scaled to [0,1] (MedSAM) instead of SAM's mean/std normalisation")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	switch {
+	case *ckpt == "":
+		return usageError{"--checkpoint is required"}
+	case *imagePath == "":
+		return usageError{"--image is required"}
+	case *out == "":
+		return usageError{"--out is required"}
+	case *pointsFlag == "" && *boxFlag == "":
+		return usageError{"give --points, --box or both"}
+	}
+	if *logitsOut != "" && !strings.HasSuffix(*logitsOut, ".npy") {
+		return usageError{"--logits-out must end in .npy"}
+	}
+	clicks, err := parseClicks(*pointsFlag)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	var box *[4]float64
+	if *boxFlag != "" {
+		b, err := parseBox(*boxFlag)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		box = &b
+	}
+	if len(clicks) == 0 && box == nil {
+		return usageError{"--points holds no click and there is no --box"}
+	}
+	img, err := readRGBImage(*imagePath)
+	if err != nil {
+		return err
+	}
+	if err := checkInside(clicks, box, img.W, img.H); err != nil {
+		return usageError{err.Error()}
+	}
+
+	start := time.Now()
+	pred, cfg, err := loadSegmenter(ctx, *ckpt, *modelConfig, *medsam)
+	if err != nil {
+		return err
+	}
+	loaded := time.Now()
+	emb, err := pred.Encode(ctx, img)
+	if err != nil {
+		return err
+	}
+	encoded := time.Now()
+	prompt := sam.Prompt{Box: box, Output: sam.OutputAuto}
+	if *multimask {
+		prompt.Output = sam.OutputMultimask
+	}
+	for _, c := range clicks {
+		label := sam.LabelNegative
+		if c.Positive {
+			label = sam.LabelPositive
+		}
+		prompt.Points = append(prompt.Points, sam.Point{X: c.X, Y: c.Y, Label: label})
+	}
+	res, err := pred.Predict(ctx, emb, prompt)
+	if err != nil {
+		return err
+	}
+	decoded := time.Now()
+
+	mask := res.Binary(res.Best)
+	if err := writePNG(*out, mask); err != nil {
+		return err
+	}
+	if *overlay != "" {
+		if err := writePNG(*overlay, drawOverlay(img, mask, clicks, box)); err != nil {
+			return err
+		}
+	}
+	if *logitsOut != "" {
+		if err := writeLogitsNPY(*logitsOut, res.LowRes, res.IoU); err != nil {
+			return err
+		}
+	}
+	printSegmentSummary(env.stdout, cfg, res, img, *out)
+	fmt.Fprintf(env.stdout, "time: load %.2fs, encode %.2fs, decode %.0fms\n",
+		loaded.Sub(start).Seconds(), encoded.Sub(loaded).Seconds(), float64(decoded.Sub(encoded).Microseconds())/1000)
+	return nil
+}
+
+// loadSegmenter reads the checkpoint, settles the architecture (flag or
+// recognised from the tensors) and builds a Predictor.
+func loadSegmenter(ctx context.Context, ckptPath, modelConfig string, medsam bool) (*sam.Predictor, sam.Config, error) {
+	sd, err := checkpoint.Read(ckptPath)
+	if err != nil {
+		return nil, sam.Config{}, err
+	}
+	var cfg sam.Config
+	switch {
+	case modelConfig == "":
+		if cfg, err = recognisePreset(sd); err != nil {
+			return nil, sam.Config{}, fmt.Errorf("%s: %w; pass --model-config", ckptPath, err)
+		}
+	case strings.HasSuffix(modelConfig, ".json"):
+		if cfg, err = sam.LoadConfig(modelConfig); err != nil {
+			return nil, sam.Config{}, err
+		}
+	default:
+		if cfg, err = sam.PresetConfig(modelConfig); err != nil {
+			return nil, sam.Config{}, usageError{err.Error() + ", or a .json config file"}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, sam.Config{}, err
+	}
+	store := model.NewStore()
+	if err := sam.LoadStateDict(store.RootScope(), cfg, sd); err != nil {
+		return nil, sam.Config{}, fmt.Errorf("%s does not fit the %s model: %w", ckptPath, configName(cfg), err)
+	}
+	backend, err := mlbackend.New()
+	if err != nil {
+		return nil, sam.Config{}, err
+	}
+	opts := sam.PredictorOptions{}
+	if medsam {
+		opts.Normalization = imageproc.UnitRange
+	}
+	p, err := sam.NewPredictor(backend, store, cfg, opts)
+	return p, cfg, err
+}
+
+// recognisePreset picks vit_b, vit_l or vit_h from the image encoder's width
+// and depth in a state dict.
+func recognisePreset(sd *checkpoint.StateDict) (sam.Config, error) {
+	pos, ok := sd.Get("image_encoder.pos_embed")
+	if !ok || len(pos.Shape) != 4 {
+		return sam.Config{}, errors.New("no image_encoder.pos_embed tensor to recognise the model by")
+	}
+	depth := 0
+	for {
+		if _, ok := sd.Get("image_encoder.blocks." + strconv.Itoa(depth) + ".norm1.weight"); !ok {
+			break
+		}
+		depth++
+	}
+	for _, name := range []string{"vit_b", "vit_l", "vit_h"} {
+		cfg, err := sam.PresetConfig(name)
+		if err == nil && cfg.EmbedDim == pos.Shape[3] && cfg.Depth == depth {
+			return cfg, nil
+		}
+	}
+	return sam.Config{}, fmt.Errorf("an image encoder of width %d and depth %d is none of vit_b, vit_l, vit_h", pos.Shape[3], depth)
+}
+
+func configName(cfg sam.Config) string {
+	if cfg.Name != "" {
+		return cfg.Name
+	}
+	return "configured"
+}
+
+// readRGBImage decodes an image file into RGB (grey images replicated).
+func readRGBImage(path string) (*imageproc.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, format, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable PNG, JPEG, TIFF, BMP or GIF image: %w", path, err)
+	}
+	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
+		return nil, fmt.Errorf("%s: empty %s image", path, format)
+	}
+	return imageproc.FromImage(img), nil
+}
+
+// writePNG writes a PNG atomically enough for a CLI: to path via a
+// temporary file renamed into place.
+func writePNG(path string, img image.Image) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// printSegmentSummary lists the returned masks with their predicted IoU and area.
+func printSegmentSummary(w io.Writer, cfg sam.Config, res *sam.Prediction, img *imageproc.Image, out string) {
+	total := img.W * img.H
+	for i, tok := range res.Tokens {
+		area := 0
+		for _, v := range res.Masks.Mask(i) {
+			if v > res.Threshold {
+				area++
+			}
+		}
+		mark := " "
+		if i == res.Best {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s mask token %d: predicted IoU %.3f, %d px (%.1f %% of %d×%d)\n",
+			mark, tok, res.IoU[i], area, 100*float64(area)/float64(total), img.W, img.H)
+	}
+	fmt.Fprintf(w, "wrote %s (mask token %d, model %s)\n", out, res.Tokens[res.Best], configName(cfg))
+}
 
 // click is one point prompt in original-image pixels.
 type click struct {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"image"
+	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
+	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
@@ -91,23 +94,172 @@ func TestWriteLogitsNPY(t *testing.T) {
 	if err := writeLogitsNPY(p, low, []float32{0.9, 0.1}); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(p)
-	defer f.Close()
-	r, err := npyio.NewReader(f)
+	shape, data := readNPY[float32](t, p)
+	if !slices.Equal(shape, []int{2, 2, 3}) || !slices.Equal(data, low.Data) {
+		t.Errorf("shape %v data %v", shape, data)
+	}
+	if shape, iou := readNPY[float32](t, filepath.Join(filepath.Dir(p), "logits_iou.npy")); !slices.Equal(shape, []int{2}) || !slices.Equal(iou, []float32{0.9, 0.1}) {
+		t.Errorf("iou %v %v", shape, iou)
+	}
+}
+
+// tinyFixture is the shared tiny-a SAM: weights, config, image and outputs.
+type tinyFixture struct{ dir string }
+
+func (f tinyFixture) path(name string) string { return filepath.Join(f.dir, name) }
+
+// readNPY reads a .npy file into a flat slice and its shape.
+func readNPY[T any](t *testing.T, path string) ([]int, []T) {
+	t.Helper()
+	fh, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var data []float32
+	defer fh.Close()
+	r, err := npyio.NewReader(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []T
 	if err := r.Read(&data); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(r.Header.Descr.Shape, []int{2, 2, 3}) || !slices.Equal(data, low.Data) {
-		t.Errorf("shape %v data %v", r.Header.Descr.Shape, data)
+	return r.Header.Descr.Shape, data
+}
+
+// imagePNG writes the fixture's image_orig.npy (H×W×3 uint8) as a PNG.
+func (f tinyFixture) imagePNG(t *testing.T) string {
+	t.Helper()
+	shape, pix := readNPY[uint8](t, f.path("image_orig.npy"))
+	img, err := imageproc.NewImageFromPix(shape[0], shape[1], pix)
+	if err != nil {
+		t.Fatal(err)
 	}
-	g, _ := os.Open(filepath.Join(filepath.Dir(p), "logits_iou.npy"))
-	defer g.Close()
-	var iou []float32
-	if err := npyio.Read(g, &iou); err != nil || !slices.Equal(iou, []float32{0.9, 0.1}) {
-		t.Errorf("iou %v, %v", iou, err)
+	p := filepath.Join(t.TempDir(), "image.png")
+	if err := writePNG(p, img.ToNRGBA()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readMaskPNG(t *testing.T, path string) *image.Gray {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		t.Fatalf("%s is a %T, want a grey PNG", path, img)
+	}
+	return g
+}
+
+// The tiny-a fixture's clicks and box, run through the whole command: the
+// mask PNG must equal the official predictor's mask (logits > 0) except
+// where |logit| < 1e-3, and the low-res logits and IoUs must match.
+func TestSegmentMatchesOfficialPredictor(t *testing.T) {
+	f := tinyFixture{shareddata.Path(t, "fixtures", "sam-tiny-a")}
+	imagePath := f.imagePNG(t)
+	for _, tc := range []struct {
+		name, kind string // kind: which official output the command must reproduce
+		args       []string
+	}{
+		// one click, --multimask: the highest predicted IoU of the three
+		{"case1-multimask", "case1_multi", []string{"--points", "65,49,1", "--multimask"}},
+		// five clicks: SAM's rule takes the single-mask output
+		{"case2-auto", "case2_single", []string{"--points", "65,49,1;79,43,1;55,59,1;108,76,0;14,92,0"}},
+		// box and click: the single-mask output
+		{"case3-box", "case3_single", []string{"--points", "68,51,1", "--box", "36,22,94,76"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, logits := filepath.Join(dir, "mask.png"), filepath.Join(dir, "low.npy")
+			args := append([]string{"segment", "--checkpoint", f.path("sam_tiny-a.pth"),
+				"--model-config", f.path("config_tiny-a.json"), "--image", imagePath,
+				"--out", out, "--overlay", filepath.Join(dir, "over.png"), "--logits-out", logits}, tc.args...)
+			code, stdout, stderr := runCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			_, wantIoU := readNPY[float32](t, f.path(tc.kind+"_iou_predictions.npy"))
+			_, gotIoU := readNPY[float32](t, iouPath(logits))
+			best := 0
+			for i := range wantIoU {
+				if math.Abs(float64(gotIoU[i]-wantIoU[i])) > 1e-4 {
+					t.Errorf("IoU %d: got %v, want %v", i, gotIoU[i], wantIoU[i])
+				}
+				if wantIoU[i] > wantIoU[best] {
+					best = i
+				}
+			}
+			wantLowShape, wantLow := readNPY[float32](t, f.path(tc.kind+"_low_res_logits.npy"))
+			gotLowShape, gotLow := readNPY[float32](t, logits)
+			if !slices.Equal(gotLowShape, wantLowShape) {
+				t.Fatalf("low-res logits shape %v, want %v", gotLowShape, wantLowShape)
+			}
+			var maxErr, scale float64
+			for i := range wantLow {
+				maxErr = max(maxErr, math.Abs(float64(gotLow[i]-wantLow[i])))
+				scale = max(scale, math.Abs(float64(wantLow[i])))
+			}
+			if maxErr > 1e-4*scale {
+				t.Errorf("low-res logits: max abs error %g > 1e-4 × %g", maxErr, scale)
+			}
+			shape, logitsFull := readNPY[float32](t, f.path(tc.kind+"_masks_logits.npy"))
+			h, w := shape[1], shape[2]
+			mask := readMaskPNG(t, out)
+			if mask.Bounds().Dx() != w || mask.Bounds().Dy() != h {
+				t.Fatalf("mask is %v, image is %d×%d", mask.Bounds(), w, h)
+			}
+			want := logitsFull[best*h*w : (best+1)*h*w]
+			differ := 0
+			for i, l := range want {
+				if (mask.Pix[i] == 255) != (l > 0) && math.Abs(float64(l)) >= 1e-3 {
+					differ++
+				}
+			}
+			if differ > 0 {
+				t.Errorf("%d mask pixels differ from the official mask", differ)
+			}
+			if !strings.Contains(stdout, "wrote "+out) {
+				t.Errorf("stdout: %s", stdout)
+			}
+		})
+	}
+}
+
+func TestSegmentErrors(t *testing.T) {
+	f := tinyFixture{shareddata.Path(t, "fixtures", "sam-tiny-a")}
+	imagePath := f.imagePNG(t)
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.pth")
+	os.WriteFile(broken, []byte("PK\x03\x04 truncated"), 0o644)
+	base := []string{"segment", "--image", imagePath, "--out", filepath.Join(dir, "m.png")}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"no-checkpoint", append(slices.Clone(base), "--points", "1,1,1"), 2, "--checkpoint is required"},
+		{"no-prompt", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth")), 2, "give --points, --box or both"},
+		{"bad-point", append(slices.Clone(base), "--checkpoint", "x", "--points", "1,2"), 2, `point 1 "1,2": want x,y,label`},
+		{"outside", append(slices.Clone(base), "--checkpoint", "x", "--points", "500,2,1"), 2, "lies outside the 144×108"},
+		{"broken-checkpoint", append(slices.Clone(base), "--checkpoint", broken, "--points", "5,5,1"), 1, broken},
+		{"unknown-preset", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--points", "5,5,1"), 1, "none of vit_b, vit_l, vit_h; pass --model-config"},
+		{"wrong-model", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--model-config", "vit_b", "--points", "5,5,1"), 1, "does not fit the vit_b model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.contains) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.contains)
+			}
+		})
 	}
 }
