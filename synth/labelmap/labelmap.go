@@ -79,9 +79,13 @@ func Generate(side int, p Params, rng *rand.Rand) ([]uint8, error) {
 // corner value can never win inside that rectangle: each rectangle keeps
 // only its candidate labels, typically one to three.
 func Argmax(noise, warp *Field) []uint8 {
+	return argmax(noise, warp, noise.candidates())
+}
+
+// argmax labels pixels choosing among candidates[rectangle].
+func argmax(noise, warp *Field, candidates [][]candidate) []uint8 {
 	side := noise.side
 	n := noise.Intervals()
-	candidates := noise.candidates()
 	out := make([]uint8, side*side)
 	ux := make([]float32, side)
 	uy := make([]float32, side)
@@ -138,7 +142,11 @@ func (c *candidate) at(dx, dy float32) float32 { return c.a + c.b*dx + dy*(c.c+c
 
 // candidates lists, per rectangle, the labels that can be the largest
 // somewhere inside it, in increasing order.
-func (f *Field) candidates() [][]candidate {
+func (f *Field) candidates() [][]candidate { return f.candidateLists(true) }
+
+// candidateLists is candidates, or every label everywhere without prune
+// (the baseline of BenchmarkArgmax).
+func (f *Field) candidateLists(prune bool) [][]candidate {
 	n, ch := f.Intervals(), f.channels
 	out := make([][]candidate, n*n)
 	lo := make([]float32, ch)
@@ -160,7 +168,7 @@ func (f *Field) candidates() [][]candidate {
 			}
 			var keep []candidate
 			for l := range ch {
-				if hi[l] >= threshold-pruneMargin {
+				if hi[l] >= threshold-pruneMargin || !prune {
 					keep = append(keep, candidate{c[l], c[ch+l], c[2*ch+l], c[3*ch+l], uint8(l)})
 				}
 			}

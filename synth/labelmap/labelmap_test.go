@@ -333,3 +333,24 @@ func TestErosionSeparatesErodedLabelsFromTheirNeighbours(t *testing.T) {
 		t.Errorf("%d gap pixels, %d touching pairs of uneroded labels; want both", gaps, touching)
 	}
 }
+
+func TestPruningKeepsTheArgmax(t *testing.T) {
+	const side = 96
+	p := Params{Labels: 14, NoiseSpacings: []float64{12, 24}, NoiseSigmas: []float64{1, 0.5},
+		WarpSpacings: []float64{6, 12}, WarpSigmas: []float64{3, 2}}
+	noise, warp := Fields(side, p, testRNG(8))
+	pruned, all := argmax(noise, warp, noise.candidateLists(true)), argmax(noise, warp, noise.candidateLists(false))
+	for i := range pruned {
+		if pruned[i] != all[i] {
+			t.Fatalf("pixel %d: pruned %d, all labels %d", i, pruned[i], all[i])
+		}
+	}
+	kept, total := 0, 0
+	for _, c := range noise.candidates() {
+		kept += len(c)
+		total += p.Labels
+	}
+	if kept*2 > total {
+		t.Errorf("pruning kept %d of %d label patches", kept, total)
+	}
+}

@@ -1,8 +1,11 @@
 package noise
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 const benchSide = 1024
@@ -16,7 +19,7 @@ func benchImage() []float32 {
 	return pix
 }
 
-func benchRNG() *rand.Rand { return rand.New(rand.NewChaCha8([32]byte{1})) }
+func benchRNG() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }
 
 func BenchmarkBlurSigma3(b *testing.B) {
 	pix, scratch := benchImage(), make([]float32, benchSide*benchSide)
@@ -42,10 +45,19 @@ func BenchmarkSpeckleSmoothed(b *testing.B) {
 	}
 }
 
+// BenchmarkPoisson runs the shot noise at a low and a high peak count on
+// a uniform [0,1) image; the image is refreshed each round so that every
+// round draws the same means.
 func BenchmarkPoisson(b *testing.B) {
-	pix, rng := benchImage(), benchRNG()
-	for b.Loop() {
-		Poisson(pix, 300, rng)
+	for _, lambda := range []float64{20, 300} {
+		b.Run(fmt.Sprintf("lambda=%g", lambda), func(b *testing.B) {
+			src, rng := benchImage(), benchRNG()
+			pix := make([]float32, len(src))
+			for b.Loop() {
+				copy(pix, src)
+				Poisson(pix, lambda, rng)
+			}
+		})
 	}
 }
 
@@ -60,5 +72,28 @@ func BenchmarkRician(b *testing.B) {
 	pix, rng := benchImage(), benchRNG()
 	for b.Loop() {
 		Rician(pix, 0.05, rng)
+	}
+}
+
+// BenchmarkPoissonGonum is the baseline for BenchmarkPoisson: gonum's
+// distuv.Poisson drawing the same per-pixel means.
+func BenchmarkPoissonGonum(b *testing.B) {
+	for _, lambda := range []float64{20, 300} {
+		b.Run(fmt.Sprintf("lambda=%g", lambda), func(b *testing.B) {
+			src, rng := benchImage(), benchRNG()
+			pix := make([]float32, len(src))
+			for b.Loop() {
+				copy(pix, src)
+				dist := distuv.Poisson{Src: rng}
+				for i, x := range pix {
+					if x <= 0 {
+						pix[i] = 0
+						continue
+					}
+					dist.Lambda = lambda * float64(x)
+					pix[i] = float32(dist.Rand() / lambda)
+				}
+			}
+		})
 	}
 }

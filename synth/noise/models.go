@@ -51,12 +51,13 @@ func Speckle(pix []float32, w, h int, beta, smoothSigma float64, rng *rand.Rand,
 // expected count at intensity 1.
 func Poisson(pix []float32, lambda float64, rng *rand.Rand) {
 	inv := 1 / lambda
+	sampler := newPoissonSampler()
 	for i, x := range pix {
 		if x <= 0 {
 			pix[i] = 0
 			continue
 		}
-		pix[i] = float32(poissonVariate(lambda*float64(x), rng) * inv)
+		pix[i] = float32(sampler.variate(lambda*float64(x), rng) * inv)
 	}
 }
 

@@ -314,12 +314,13 @@ func TestRicianOnZeroHasRayleighMean(t *testing.T) {
 // TestPoissonVariateMatchesPMF compares draw frequencies with the exact
 // probability mass function on both sides of the sampler's switch.
 func TestPoissonVariateMatchesPMF(t *testing.T) {
-	for _, mu := range []float64{0.3, 3.7, 9.99, 10, 42.5, 700} {
+	for _, mu := range []float64{0.3, 3.7, 9.99, 10, 42.5, 700, 55} {
 		const n = 200000
 		rng := testRNG(uint64(mu * 100))
+		sampler := newPoissonSampler()
 		counts := map[int]int{}
 		for range n {
-			counts[int(poissonVariate(mu, rng))]++
+			counts[int(sampler.variate(mu, rng))]++
 		}
 		// Chi-square over the values with expected count ≥ 20, the rest pooled.
 		lo, hi := int(math.Max(0, mu-6*math.Sqrt(mu)-2)), int(mu+6*math.Sqrt(mu)+2)
@@ -357,6 +358,21 @@ func TestPoissonVariateMatchesPMF(t *testing.T) {
 		// 99.9th percentile of χ² ≈ dof + 3.1·√(2·dof) + 6 for these sizes.
 		if limit := float64(dof) + 3.1*math.Sqrt(2*float64(dof)) + 6; chi2 > limit {
 			t.Errorf("μ=%g: χ² = %.1f over %d degrees of freedom (limit %.1f)", mu, chi2, dof, limit)
+		}
+	}
+}
+
+func TestPoissonSamplerTables(t *testing.T) {
+	s := newPoissonSampler()
+	for mu := 0.0; mu < poissonInversionLimit; mu += 0.0137 {
+		if got, want := s.expNeg(mu), math.Exp(-mu); math.Abs(got-want) > 1e-12*want {
+			t.Fatalf("expNeg(%g) = %.17g, want %.17g", mu, got, want)
+		}
+	}
+	for _, k := range []float64{0, 1, 5, 63, 64, 65, 100, 1234, 5e4} {
+		want, _ := math.Lgamma(k + 1)
+		if got := s.logFactorial(k); math.Abs(got-want) > 1e-12*math.Max(1, want) {
+			t.Errorf("ln %g! = %.17g, want %.17g", k, got, want)
 		}
 	}
 }
