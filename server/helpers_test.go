@@ -197,3 +197,13 @@ func decodeAnyPNG(b []byte) ([]uint8, error) {
 	}
 	return out, nil
 }
+
+// sessionIDFrom reads the "id" of a session answer.
+func sessionIDFrom(t testing.TB, b []byte) string {
+	t.Helper()
+	var s SessionJSON
+	if err := json.Unmarshal(b, &s); err != nil || s.ID == "" {
+		t.Fatalf("no session in %s (%v)", b, err)
+	}
+	return s.ID
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -70,9 +71,16 @@ func LoadSAM(ctx context.Context, checkpointPath, config string) (*SAM, error) {
 	if err := sam.LoadStateDict(store.RootScope(), cfg, sd); err != nil {
 		return nil, fmt.Errorf("%s does not hold a SAM %s: %w", checkpointPath, cfg.Name, err)
 	}
+	return newSAM(backend, store, cfg)
+}
+
+// newSAM builds the encoder and decoder of a model whose weights are in
+// store.
+func newSAM(backend compute.Backend, store *model.Store, cfg sam.Config) (*SAM, error) {
 	s := &SAM{cfg: cfg, name: "sam-" + cfg.Name, prep: imageproc.NewPreprocessor(cfg.ImgSize)}
 	s.prep.PixelMean = [3]float32{float32(cfg.PixelMean[0]), float32(cfg.PixelMean[1]), float32(cfg.PixelMean[2])}
 	s.prep.PixelStd = [3]float32{float32(cfg.PixelStd[0]), float32(cfg.PixelStd[1]), float32(cfg.PixelStd[2])}
+	var err error
 	if s.encode, err = model.NewExec(backend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		return sam.ImageEncoder(scope, cfg, x)
 	}); err != nil {

@@ -1,3 +1,11 @@
+//go:build !race
+
+// These tests run GoMLX graphs, whose matrix kernels (gomlx/compute v0.1.2,
+// matmul/nosimd_small.go) stop the program under the race detector's
+// pointer checks ("checkptr: pointer arithmetic result points to invalid
+// allocation"); so they are left out of -race builds. With
+// -gcflags=all=-d=checkptr=0 they would run there too.
+
 package server
 
 import (
@@ -6,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
@@ -215,5 +224,54 @@ func TestLoadSAMErrorsNameTheProblem(t *testing.T) {
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
 			t.Errorf("LoadSAM(%s, %q) = %v, want an error mentioning %q", filepath.Base(tc.ckpt), tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestTwentyConcurrentClientsWithSAM has 20 clients upload different
+// pictures and click at the same time; each gets the mask SAM gives for its
+// own picture (computed beforehand, one by one).
+func TestTwentyConcurrentClientsWithSAM(t *testing.T) {
+	s, _ := tinySAM(t)
+	const clients = 20
+	type job struct {
+		img  Image
+		x, y int
+		want []uint8
+	}
+	jobs := make([]job, clients)
+	for c := range jobs {
+		cx, cy := 12+c, 10+c
+		img, _ := shiftedScene(cx, cy, 4+c%5)
+		emb, err := s.Embed(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Segment(context.Background(), emb, img.Width, img.Height, Prompt{Points: []Point{{X: float64(cx), Y: float64(cy), Positive: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs[c] = job{img, cx, cy, m[0].Pix}
+	}
+	_, ts := testServer(t, s, func(c *Config) { c.ConcurrentEmbeds = 2 })
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for c, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess := uploadImage(t, ts.URL, map[string][]byte{"c.png": pngBytes(t, j.img)})
+			var pr PredictResponse
+			doJSON(t, "POST", ts.URL+"/api/sessions/"+sess.ID+"/predict", map[string]any{
+				"points": []map[string]any{{"x": j.x, "y": j.y, "label": 1}}, "multimask": false,
+			}, &pr)
+			if n := countDiff(decodeDataURLMask(t, pr.Masks[0].PNG, j.img.Width, j.img.Height), j.want); n != 0 {
+				errs <- pathf("client %d: mask differs from SAM's for its own picture in %d pixels", c, n)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/synthfm/synthfm/internal/shareddata"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -35,11 +32,6 @@ func (b *syncBuffer) String() string {
 
 func TestServeAnswersAndStopsOnCancel(t *testing.T) {
 	serveAndStop(t, "flood-fill", "--model", "flood-fill")
-}
-
-func TestServeLoadsASAMCheckpoint(t *testing.T) {
-	dir := shareddata.Path(t, "fixtures", "sam-tiny-a")
-	serveAndStop(t, "sam-tiny-a", "--checkpoint", filepath.Join(dir, "sam_tiny-a.safetensors"), "--model-config", filepath.Join(dir, "config_tiny-a.json"))
 }
 
 // serveAndStop runs `synthfm serve` with the model flags, checks that it

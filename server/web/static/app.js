@@ -247,12 +247,10 @@ async function changed() {
     setStatus("Cleared. Click on the object.", "ready");
     return;
   }
-  const req = {
-    slice: state.slice,
-    window: state.window,
-    points: state.points,
-    multimask: $("multimask").checked,
-  };
+  // With "Candidate masks" on, the server decides (several candidates for
+  // a single click, where the object is ambiguous; one mask otherwise).
+  const req = { slice: state.slice, window: state.window, points: state.points };
+  if (!$("multimask").checked) req.multimask = false;
   if (state.box) req.box = state.box;
   const ticket = ++state.predicting;
   setStatus("Segmenting…", "predicting");
