@@ -24,8 +24,9 @@ import (
 // stops taking pixels that differ from it by more than its tolerance. The
 // background's reference is its running mean. The rim lost to smoothing is
 // then re-decided pixel by pixel (see refineBorder), the result is opened with a
-// disc of radius OpenRadius (cutting thin leaks), reduced to the pieces that
-// hold a positive click, and its holes are filled.
+// disc of radius OpenRadius (cutting thin leaks; skipped when it would
+// erase the object), reduced to the pieces that hold a positive click, and
+// its holes are filled.
 type RegionGrow struct {
 	// Sigma is the Gaussian smoothing in pixels (default 1).
 	Sigma float64
@@ -153,11 +154,14 @@ func (g *grower) Segment(ctx context.Context, clicks []prompts.Click) (*image.Gr
 	for i, l := range labels {
 		grid.Pix[i] = regions[l].object
 	}
-	grid = g.refineBorder(grid)
+	grid = keepClicked(g.refineBorder(grid), clicks)
 	if g.cfg.OpenRadius > 0 {
-		grid = open(grid, g.cfg.OpenRadius)
+		// An object thinner than the opening would vanish: keep it unopened.
+		if opened := keepClicked(open(grid, g.cfg.OpenRadius), clicks); opened.Count() > 0 {
+			grid = opened
+		}
 	}
-	return fillHoles(keepClicked(grid, clicks)).Gray(), nil
+	return fillHoles(grid).Gray(), nil
 }
 
 // refineBorder recovers the rim that smoothing and a tight tolerance cut
