@@ -26,14 +26,18 @@ import sam_torch  # noqa: E402
 
 
 def timed(fn, warmup, repeats):
+    """Wall and process CPU seconds per call (CPU time, summed over threads,
+    varies less than wall time on a shared machine)."""
     for _ in range(warmup):
         fn()
-    runs = []
+    runs, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         runs.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(runs), "min_s": min(runs), "runs_s": runs}
+        cpu.append(time.process_time() - c0)
+    return {"median_s": statistics.median(runs), "min_s": min(runs), "runs_s": runs,
+            "median_cpu_s": statistics.median(cpu)}
 
 
 def check_fixture(folder):
@@ -89,7 +93,8 @@ def main():
     torch.manual_seed(0)
     result = {"torch": torch.__version__, "threads": args.threads, "variant": args.variant,
               "python": platform.python_version(), "machine": platform.machine(),
-              "cpu": cpu_name(), "load_average_before": os.getloadavg(), "checks": [check_fixture(f) for f in args.check_fixture]}
+              "cpu": cpu_name(), "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
+              "matmul_1024_gflops": matmul_gflops(), "load_average_before": os.getloadavg(), "checks": [check_fixture(f) for f in args.check_fixture]}
 
     cfg = sam_torch.official_config(args.variant)
     model = sam_torch.Sam(cfg)
@@ -133,6 +138,13 @@ def main():
     result["decoder_trainable_params"] = sum(p.numel() for p in params)
     result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, indent=1))
+
+
+def matmul_gflops():
+    """A 1024x1024x1024 float32 matmul rate, to see what the BLAS delivers."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    t = timed(lambda: a @ b, 2, 10)
+    return 2 * 1024 ** 3 / t["median_s"] / 1e9
 
 
 def cpu_name():

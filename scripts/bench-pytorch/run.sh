@@ -15,7 +15,7 @@ checks=()
 for f in sam-tiny-a sam-tiny-pad; do
   [ -d "$shared/fixtures/$f" ] && checks+=(--check-fixture "$shared/fixtures/$f")
 done
-export OMP_NUM_THREADS="${THREADS:-2}" MKL_NUM_THREADS="${THREADS:-2}"
+export OMP_NUM_THREADS="${THREADS:-2}" MKL_NUM_THREADS="${THREADS:-2}" OPENBLAS_NUM_THREADS="${THREADS:-2}"
 json=$(/usr/bin/python3 "$here/bench.py" --threads "${THREADS:-2}" "${checks[@]}" "$@")
 echo "$json"
 if [ -n "${OUT:-}" ]; then echo "$json" > "$OUT"; fi
