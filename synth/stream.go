@@ -2,9 +2,9 @@ package synth
 
 import (
 	"context"
-	"fmt"
 	"iter"
-	"sync"
+
+	"github.com/synthfm/synthfm/synth/ordered"
 )
 
 // Stream yields samples start, start+1, … of stream seed, in index
@@ -15,79 +15,5 @@ import (
 // ctx is cancelled (ctx.Err() is yielded). Every goroutine it started has
 // returned by the time the iteration ends. No file is touched.
 func (g *Generator) Stream(ctx context.Context, seed uint64, start, workers int) iter.Seq2[*Sample, error] {
-	return stream(ctx, start, workers, func(index int) (*Sample, error) { return g.Sample(seed, index) })
-}
-
-// stream runs produce(start), produce(start+1), … on a worker pool and yields
-// the results in index order; see Stream.
-func stream[T any](ctx context.Context, start, workers int, produce func(index int) (T, error)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		if start < 0 {
-			yield(zero, fmt.Errorf("stream start %d is negative", start))
-			return
-		}
-		workers = max(1, workers)
-		ctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer wg.Wait() // after cancel (deferred below, so it runs first)
-		defer cancel()
-
-		type result struct {
-			value T
-			err   error
-		}
-		type job struct {
-			index int
-			out   chan result // buffered: a worker never blocks on it
-		}
-		// pending holds the jobs in index order; its capacity bounds the
-		// number of samples in flight.
-		pending := make(chan job, 2*workers)
-		jobs := make(chan job)
-		wg.Go(func() {
-			defer close(jobs)
-			defer close(pending)
-			for i := start; ; i++ {
-				j := job{index: i, out: make(chan result, 1)}
-				select {
-				case pending <- j:
-				case <-ctx.Done():
-					return
-				}
-				select {
-				case jobs <- j:
-				case <-ctx.Done():
-					return
-				}
-			}
-		})
-		for range workers {
-			wg.Go(func() {
-				for j := range jobs {
-					if ctx.Err() != nil {
-						return
-					}
-					v, err := produce(j.index)
-					j.out <- result{v, err}
-				}
-			})
-		}
-		for j := range pending {
-			var r result
-			select {
-			case r = <-j.out:
-			case <-ctx.Done():
-				yield(zero, ctx.Err())
-				return
-			}
-			if !yield(r.value, r.err) || r.err != nil {
-				return
-			}
-		}
-		// pending closes only on cancellation.
-		if err := ctx.Err(); err != nil {
-			yield(zero, err)
-		}
-	}
+	return ordered.Map(ctx, start, workers, func(index int) (*Sample, error) { return g.Sample(seed, index) })
 }

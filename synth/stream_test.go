@@ -3,10 +3,7 @@ package synth
 import (
 	"context"
 	"errors"
-	"iter"
-	"reflect"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -93,49 +90,5 @@ func TestStreamStopsWithoutLeaking(t *testing.T) {
 		if err == nil {
 			t.Fatal("negative start accepted")
 		}
-	}
-}
-
-func TestStreamMemoryIsBounded(t *testing.T) {
-	// A consumer that stalls must not let the workers run ahead: with w
-	// workers at most 2w items are made beyond those delivered.
-	const workers = 3
-	var made atomic.Int64
-	seq := stream(context.Background(), 0, workers, func(i int) (int, error) {
-		made.Add(1)
-		return i, nil
-	})
-	next, stop := iter.Pull2(seq)
-	defer stop()
-	for want := range 20 {
-		v, err, ok := next()
-		if !ok || err != nil || v != want {
-			t.Fatalf("item %d: %d %v %v", want, v, err, ok)
-		}
-		time.Sleep(5 * time.Millisecond) // the consumer is slow
-		if ahead := made.Load() - int64(want+1); ahead > 2*workers+1 {
-			t.Fatalf("%d items made ahead of the consumer, want ≤ %d", ahead, 2*workers+1)
-		}
-	}
-}
-
-func TestStreamStopsAtTheFirstError(t *testing.T) {
-	boom := errors.New("boom")
-	var got []int
-	var last error
-	for v, err := range stream(context.Background(), 0, 4, func(i int) (int, error) {
-		if i == 6 {
-			return 0, boom
-		}
-		return i, nil
-	}) {
-		if err != nil {
-			last = err
-			continue
-		}
-		got = append(got, v)
-	}
-	if !errors.Is(last, boom) || !reflect.DeepEqual(got, []int{0, 1, 2, 3, 4, 5}) {
-		t.Errorf("got %v then %v", got, last)
 	}
 }

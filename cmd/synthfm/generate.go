@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/synthfm/synthfm/synth"
+	"github.com/synthfm/synthfm/synth/ordered"
 	"github.com/synthfm/synthfm/synth/store"
 )
 
@@ -267,15 +268,28 @@ func generate(ctx context.Context, env *cliEnv, o generateOptions, cfg synth.Con
 	)
 	began := time.Now()
 	done := start
-	for s, serr := range g.Stream(ctx, seed, start, o.workers) {
-		if err = serr; err != nil {
+	// Workers make each sample and compress it for the writer; the
+	// writer only stores bytes, in index order.
+	format := ""
+	if w != nil {
+		format = w.Run().Format
+	}
+	prepared := ordered.Map(ctx, start, o.workers, func(index int) (*store.Encoded, error) {
+		s, err := g.Sample(seed, index)
+		if err != nil {
+			return nil, err
+		}
+		return store.Encode(s, format)
+	})
+	for e, perr := range prepared {
+		if err = perr; err != nil {
 			break
 		}
 		if sheet != nil && !sheet.Full() {
-			sheet.Add(s.Image, s.Mask)
+			sheet.Add(e.Sample.Image, e.Sample.Mask)
 		}
 		if w != nil {
-			if err = w.Add(s); err != nil {
+			if err = w.AddEncoded(e); err != nil {
 				break
 			}
 		}

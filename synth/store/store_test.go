@@ -375,3 +375,26 @@ func TestSheetDrawsTilesAndOutlines(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAddEncodedNeedsTheRunsFormat(t *testing.T) {
+	run := testRun(FormatPNG, 0)
+	w, err := Create(t.TempDir(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	s := samples(t, run, 0, 1)[0]
+	e, err := Encode(s, FormatNPZ) // not compressed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddEncoded(e); err == nil || !strings.Contains(err.Error(), "not encoded as PNG") {
+		t.Errorf("NPZ-prepared sample in a PNG run: %v", err)
+	}
+	if e, err = Encode(s, FormatPNG); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddEncoded(e); err != nil || w.Next() != 1 {
+		t.Errorf("PNG-prepared sample: %v, next %d", err, w.Next())
+	}
+}

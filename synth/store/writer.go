@@ -233,8 +233,53 @@ func (w *Writer) Run() Run { return w.run }
 // Next is the index of the next sample to add (the number already complete).
 func (w *Writer) Next() int { return w.next }
 
+// Encoded is a sample prepared for a writer of its format: for PNG the
+// two files' bytes, made by Encode on any goroutine so that a worker
+// pool, not the writer, pays for compression.
+type Encoded struct {
+	Sample      *synth.Sample
+	image, mask []byte // PNG bytes of the image and the mask (PNG format only)
+}
+
+// Encode prepares s for a writer of format (FormatPNG compresses both
+// images; FormatNPZ needs nothing until the shard is written).
+func Encode(s *synth.Sample, format string) (*Encoded, error) {
+	e := &Encoded{Sample: s}
+	if format != FormatPNG {
+		return e, nil
+	}
+	var err error
+	if e.image, err = encodePNG(s.Image); err != nil {
+		return nil, err
+	}
+	if e.mask, err = encodePNG(s.Mask); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// encodePNG compresses a grey image at the fastest level.
+func encodePNG(img *image.Gray) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // Add stores sample s, which must have index Next() and the run's size.
 func (w *Writer) Add(s *synth.Sample) error {
+	e, err := Encode(s, w.run.Format)
+	if err != nil {
+		return err
+	}
+	return w.AddEncoded(e)
+}
+
+// AddEncoded stores a sample prepared by Encode for this run's format.
+func (w *Writer) AddEncoded(e *Encoded) error {
+	s := e.Sample
 	if s.Meta.Index != w.next {
 		return fmt.Errorf("sample %d added when %d was expected", s.Meta.Index, w.next)
 	}
@@ -249,25 +294,27 @@ func (w *Writer) Add(s *synth.Sample) error {
 		}
 		return nil
 	}
+	if e.image == nil || e.mask == nil {
+		return fmt.Errorf("sample %d was not encoded as PNG", s.Meta.Index)
+	}
 	name := fmt.Sprintf("%08d.png", s.Meta.Index)
 	rec := Record{Index: s.Meta.Index, Image: "images/" + name, Mask: "masks/" + name, Meta: s.Meta}
-	if err := writePNG(filepath.Join(w.dir, rec.Image), s.Image); err != nil {
-		return err
-	}
-	if err := writePNG(filepath.Join(w.dir, rec.Mask), s.Mask); err != nil {
-		return err
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{rec.Image, e.image}, {rec.Mask, e.mask}} {
+		if err := WriteFileAtomic(filepath.Join(w.dir, f.path), func(out io.Writer) error {
+			_, err := out.Write(f.data)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	if err := w.appendRecords([]Record{rec}); err != nil {
 		return err
 	}
 	w.next++
 	return nil
-}
-
-// writePNG encodes a grey image at the fastest compression level.
-func writePNG(path string, img *image.Gray) error {
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	return WriteFileAtomic(path, func(w io.Writer) error { return enc.Encode(w, img) })
 }
 
 // appendRecords writes the records' lines with one write call, so that
