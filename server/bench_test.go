@@ -101,11 +101,11 @@ func randomSAM(b *testing.B, preset string) *SAM {
 	if err := sam.InitializeVariables(backend, store.RootScope(), cfg); err != nil {
 		b.Fatal(err)
 	}
-	s, err := newSAM(backend, store, cfg)
+	p, err := sam.NewPredictor(backend, store, cfg, sam.PredictorOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s
+	return NewSAM(p)
 }
 
 // BenchmarkSAMViTBClick is a click on a 512×512 slice with SAM ViT-B once

@@ -30,9 +30,10 @@ answers each click from the cached embedding. Uploads live in --data, one
 folder per session, removed when the session expires or the server stops.
 
 The model is SAM with the weights of --checkpoint (a .pth or .safetensors file
-with SAM's state_dict names) and the architecture of --model-config (a preset:
-vit_b, vit_l, vit_h, or a config JSON file; by default inferred from the
-checkpoint's name). Without --checkpoint the built-in model is served.
+with SAM's state_dict names: SAM, MedSAM with --medsam, or weights trained by
+synthfm) and the architecture of --model-config (a preset: vit_b, vit_l,
+vit_h, or a config JSON file; by default recognised from the weights), loaded
+as synthfm segment loads it. Without --checkpoint the built-in model is served.
 --model flood-fill serves a classical flood fill instead (no weights needed).
 
 Example:
@@ -53,7 +54,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one)")
 	model := fs.String("model", "sam", "model: sam (weights from --checkpoint) or flood-fill (classical, no weights)")
 	ckpt := fs.String("checkpoint", "", "SAM weights, .pth or .safetensors (default: the built-in model)")
-	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: from the checkpoint's name)")
+	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: recognised from the checkpoint)")
+	medsam := fs.Bool("medsam", false, "feed images scaled to [0,1] (MedSAM checkpoints) instead of SAM's mean/std normalisation")
 	dataDir := fs.String("data", "", "folder for uploaded images (default: a new temporary folder, removed at exit)")
 	cacheMB := fs.Int64("cache-mb", d.CacheBytes>>20, "memory for cached image embeddings, MiB")
 	uploadMB := fs.Int64("max-upload-mb", d.MaxUploadBytes>>20, "largest upload request, MiB")
@@ -81,7 +83,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 
-	seg, err := loadModel(ctx, *model, *ckpt, *modelConfig)
+	seg, err := loadModel(ctx, *model, *ckpt, *modelConfig, *medsam)
 	if err != nil {
 		return err
 	}
@@ -115,11 +117,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // loadModel returns the segmenter a serve command asked for.
-func loadModel(ctx context.Context, kind, ckpt, config string) (server.Segmenter, error) {
+func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (server.Segmenter, error) {
 	switch strings.ToLower(kind) {
 	case "flood-fill", "floodfill":
-		if ckpt != "" || config != "" {
-			return nil, usageError{"--checkpoint and --model-config are for --model sam"}
+		if ckpt != "" || config != "" || medsam {
+			return nil, usageError{"--checkpoint, --model-config and --medsam are for --model sam"}
 		}
 		return server.NewFloodFill(), nil
 	case "sam":
@@ -132,11 +134,11 @@ func loadModel(ctx context.Context, kind, ckpt, config string) (server.Segmenter
 				return nil, err
 			}
 		}
-		m, err := server.LoadSAM(ctx, ckpt, config)
+		p, _, err := loadSegmenter(ctx, ckpt, config, medsam)
 		if err != nil {
 			return nil, err
 		}
-		return m, nil
+		return server.NewSAM(p), nil
 	}
 	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam or flood-fill", kind)}
 }

@@ -93,6 +93,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--addr", "8000", "--model", "flood-fill"}, 2, "want HOST:PORT"},
 		{[]string{"serve", "--model", "unet"}, 2, "unknown --model"},
 		{[]string{"serve", "--model", "flood-fill", "--checkpoint", "x.pth"}, 2, "are for --model sam"},
+		{[]string{"serve", "--model", "flood-fill", "--medsam"}, 2, "are for --model sam"},
 		{[]string{"serve", "extra"}, 2, "unexpected argument"},
 		{[]string{"serve", "--checkpoint", "/nonexistent/sam.pth", "--addr", "127.0.0.1:0"}, 1, "sam.pth"},
 	} {
