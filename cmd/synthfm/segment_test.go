@@ -2,11 +2,11 @@ package main
 
 import (
 	"image"
-	"runtime/debug"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
