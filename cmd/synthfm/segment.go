@@ -32,6 +32,10 @@ Segments one image with a Segment Anything model (SAM, MedSAM, or weights
 exported by synthfm) from clicks and/or a box, and writes the mask as a PNG
 of the image's size (255 inside, 0 outside).
 
+--image takes PNG, JPEG, TIFF, BMP or GIF; grey images are replicated to
+RGB and 16-bit ones reduced to their high byte, so window medical images to
+8 bits first.
+
 --checkpoint takes a .pth file as released (torch.save) or a .safetensors
 file with SAM's state_dict names. --model-config names the architecture:
 vit_b, vit_l, vit_h, or a JSON file with the keys of the fixtures'
