@@ -15,6 +15,7 @@ const state = {
   chosen: -1,
   generation: 0,   // bumps when the slice or window changes; stale answers are dropped
   predicting: 0,
+  kept: new Set(), // slices whose mask the server keeps
 };
 
 function setStatus(text, kind) {
@@ -64,6 +65,7 @@ async function upload(files) {
       fetch(sessionPath(""), { method: "DELETE" }).catch(() => {});
     }
     state.session = await api("POST", "/api/sessions", form);
+    state.kept = new Set(state.session.labelled_slices);
   } catch (err) {
     state.session = null;
     setStatus(`Upload failed: ${err.message}`, "error");
@@ -121,6 +123,17 @@ async function showSlice() {
   $("image").getContext("2d").drawImage(img, 0, 0);
   drawMask(null);
   drawPrompts();
+  if (state.kept.has(state.slice)) {
+    // Show the mask kept for this slice earlier (it is in the downloads).
+    const kept = new Image();
+    kept.src = sessionPath(`/labels/${state.slice}.png?t=${Date.now()}`);
+    try {
+      await kept.decode();
+      if (gen === state.generation) drawMask(kept);
+    } catch (err) {
+      // not fatal: the slice is shown without its kept mask
+    }
+  }
   await embed(gen);
 }
 
@@ -367,8 +380,13 @@ function drawPrompts(preview) {
 async function keepLabel(blob) {
   const path = sessionPath(`/labels/${state.slice}`);
   try {
-    if (blob) await api("PUT", path, blob, { "Content-Type": "image/png" });
-    else await api("DELETE", path);
+    if (blob) {
+      await api("PUT", path, blob, { "Content-Type": "image/png" });
+      state.kept.add(state.slice);
+    } else {
+      await api("DELETE", path);
+      state.kept.delete(state.slice);
+    }
   } catch (err) {
     setStatus(`Keeping the mask failed: ${err.message}`, "error");
   }
@@ -383,8 +401,8 @@ function updateDownloads() {
   png.download = `mask-slice${state.slice}.png`;
   nii.href = sessionPath("/labels/volume.nii.gz");
   nii.download = "mask.nii.gz";
-  const none = state.masks.length === 0;
-  png.setAttribute("aria-disabled", String(none));
+  png.setAttribute("aria-disabled", String(!state.kept.has(state.slice)));
+  nii.setAttribute("aria-disabled", String(state.kept.size === 0));
 }
 
 function init() {
