@@ -14,7 +14,7 @@ import (
 // transformed rejection with squeeze, PTRS (W. Hörmann, "The transformed
 // rejection method for generating Poisson random variables", Insurance:
 // Mathematics and Economics 12, 1993), with a tabulated ln k!. On a
-// 1024² image this takes 1.55× less CPU than distuv at a peak of 20
+// 1024² image this takes about 1.4× less CPU than distuv at a peak of 20
 // counts and 1.2× less at 300 (BenchmarkPoisson vs BenchmarkPoissonGonum).
 const poissonInversionLimit = 10
 
