@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--decoder-runs", type=int, default=30)
     ap.add_argument("--train-runs", type=int, default=10)
     ap.add_argument("--check-fixture", action="append", default=[], help="parity fixture folder (repeatable)")
+    ap.add_argument("--go-bench-output", help="output of the Go benchmarks of package sam, to compare with")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -137,7 +138,31 @@ def main():
     result["decoder_train_step"] = timed(train_step, 2, args.train_runs)
     result["decoder_trainable_params"] = sum(p.numel() for p in params)
     result["load_average_after"] = os.getloadavg()
+    if args.go_bench_output:
+        result["go"] = compare_go(open(args.go_bench_output).read(), result)
     print(json.dumps(result, indent=1))
+
+
+def compare_go(text, result):
+    """Parses `go test -bench` lines (ns/op, cpu-ms/op) and adds Go/PyTorch ratios."""
+    pairs = {"EncoderViTB": "encoder_1024", "DecoderClickViTB": "decoder_per_prompt"}
+    out = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or not fields[0].startswith("Benchmark"):
+            continue
+        name = fields[0][len("Benchmark"):].rsplit("-", 1)[0]
+        values = {unit: float(v) for v, unit in zip(fields[2::2], fields[3::2])}
+        entry = {"wall_s": values.get("ns/op", float("nan")) / 1e9}
+        if "cpu-ms/op" in values:
+            entry["cpu_s"] = values["cpu-ms/op"] / 1e3
+        if name in pairs:
+            ref = result[pairs[name]]
+            entry["ratio_wall_go_over_pytorch"] = entry["wall_s"] / ref["median_s"]
+            if "cpu_s" in entry:
+                entry["ratio_cpu_go_over_pytorch"] = entry["cpu_s"] / ref["median_cpu_s"]
+        out[name] = entry
+    return out
 
 
 def matmul_gflops():
