@@ -54,7 +54,11 @@ func (g *Generator) minAreaPixels() int {
 
 // Sample makes sample index of stream seed. It is a pure function of
 // (configuration, seed, index): the same arguments give byte-identical
-// samples on any machine, in any order, from any goroutine.
+// samples in any order, from any goroutine, with any number of workers,
+// on any machine of the same architecture. (Go may fuse a multiply and an
+// add into one instruction on arm64, ppc64, s390x and riscv64, and on
+// amd64 built with GOAMD64=v3 or later, so builds for those can differ
+// in the last bit of an intensity, and thus occasionally in a pixel.)
 func (g *Generator) Sample(seed uint64, index int) (*Sample, error) {
 	if index < 0 {
 		return nil, fmt.Errorf("sample index %d is negative", index)

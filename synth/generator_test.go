@@ -152,3 +152,13 @@ func TestConfigCopiedByGenerator(t *testing.T) {
 		t.Error("changing the caller's config changed the generator's")
 	}
 }
+
+func TestBoundaryModuleWithoutDisplacement(t *testing.T) {
+	g := generator(t, "boundary-only", 64, func(c *Config) { c.Boundary.WarpScales = nil })
+	for i := range 5 {
+		s := sample(t, g, 2, i)
+		if len(s.Meta.Boundary.WarpSigmas) != 0 || s.Meta.TargetArea < g.minAreaPixels() {
+			t.Fatalf("#%d: %+v", i, s.Meta.Boundary)
+		}
+	}
+}

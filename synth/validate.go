@@ -49,14 +49,29 @@ func (v *validator) positive(name string, x float64) {
 	}
 }
 
-func (v *validator) scales(name string, s []float64) {
-	if len(s) == 0 {
+// scales checks a list of grid spacings (px at 256²). At least minScale
+// keeps every grid at most 256/minScale nodes a side, whatever the size.
+func (v *validator) scales(name string, s []float64, allowEmpty bool) {
+	if len(s) == 0 && !allowEmpty {
 		v.fail("%s is empty", name)
 	}
+	if len(s) > maxScales {
+		v.fail("%s has %d scales, at most %d", name, len(s), maxScales)
+	}
 	for _, x := range s {
-		v.positive(name, x)
+		if !(x >= minScale && x <= 4096) {
+			v.fail("%s: %g outside [%d, 4096] px", name, x, minScale)
+		}
 	}
 }
+
+// Bounds that keep a typo in a config file from exhausting memory or
+// time; they are far outside any useful setting.
+const (
+	minScale  = 4  // smallest grid spacing, px at 256²
+	maxScales = 8  // most grid scales per field
+	maxSigma  = 64 // largest blur or smoothing σ, px at the reference size
+)
 
 // Validate reports the first setting that cannot work, naming it.
 func (c Config) Validate() error {
@@ -79,14 +94,14 @@ func (c Config) Validate() error {
 	if !(s.MinPointGap >= 0) || !finite(s.MinPointGap) {
 		v.fail("shape.min_point_gap = %g must be ≥ 0", s.MinPointGap)
 	}
-	v.rng("shape.rad", s.Rad, 0, inf)
-	v.rng("shape.edgy", s.Edgy, 0, inf)
-	v.rng("shape.radius", s.Radius, 0, inf)
+	v.rng("shape.rad", s.Rad, 0, 2)
+	v.rng("shape.edgy", s.Edgy, 0, 100)
+	v.rng("shape.radius", s.Radius, 0, 1)
 	v.positive("shape.radius max", s.Radius.Max)
 	v.prob("shape.p_phantom", s.PPhantom)
 	v.prob("shape.p_ellipse", s.PEllipse)
 	v.rng("shape.phantom_offset", Range{0, s.PhantomOffset}, 0, 0.5)
-	v.rng("shape.phantom_radius", s.PhantomRadius, 0, inf)
+	v.rng("shape.phantom_radius", s.PhantomRadius, 0, 1)
 	v.positive("shape.phantom_radius max", s.PhantomRadius.Max)
 	v.rng("shape.phantom_intensity", s.PhantomIntensity, 0, 1)
 	v.prob("shape.p_inside_phantom", s.PInsidePhantom)
@@ -95,11 +110,9 @@ func (c Config) Validate() error {
 
 	b := c.Boundary
 	v.intRange("boundary.labels", b.Labels, 1, 255)
-	v.scales("boundary.noise_scales", b.NoiseScales)
+	v.scales("boundary.noise_scales", b.NoiseScales, false)
 	v.rng("boundary.noise_sigma", b.NoiseSigma, 0, inf)
-	for _, x := range b.WarpScales {
-		v.positive("boundary.warp_scales", x)
-	}
+	v.scales("boundary.warp_scales", b.WarpScales, true)
 	v.rng("boundary.warp_sigma", b.WarpSigma, 0, inf)
 	v.prob("boundary.p_erode", b.PErode)
 	if !(b.ErodeMax >= 0) || !finite(b.ErodeMax) {
@@ -113,7 +126,7 @@ func (c Config) Validate() error {
 
 	n := c.Noise
 	v.prob("noise.p", n.P)
-	v.rng("noise.blur.sigma", n.Blur.Sigma, 0, inf)
+	v.rng("noise.blur.sigma", n.Blur.Sigma, 0, maxSigma)
 	v.rng("noise.perlin.amplitude", n.Perlin.Amplitude, 0, inf)
 	v.intRange("noise.perlin.cells", n.Perlin.Cells, 1, 1<<20)
 	v.intRange("noise.perlin.octaves", n.Perlin.Octaves, 1, 32)
@@ -123,7 +136,7 @@ func (c Config) Validate() error {
 	}
 	v.rng("noise.speckle.beta", n.Speckle.Beta, 0, 1)
 	v.prob("noise.speckle.p_smooth", n.Speckle.PSmooth)
-	v.rng("noise.speckle.smooth_sigma", n.Speckle.SmoothSigma, 0, inf)
+	v.rng("noise.speckle.smooth_sigma", n.Speckle.SmoothSigma, 0, maxSigma)
 	v.rng("noise.poisson.peak", n.Poisson.Peak, 0, inf)
 	v.positive("noise.poisson.peak min", n.Poisson.Peak.Min)
 	v.rng("noise.gaussian.sigma", n.Gaussian.Sigma, 0, inf)
