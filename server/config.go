@@ -38,7 +38,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// UploadTimeout bounds reading one request, uploads included.
 	UploadTimeout time.Duration
-	// MaxPoints bounds the clicks of one prompt.
+	// MaxPoints bounds the clicks of one prompt. SAM compiles its decoder
+	// once per prompt shape (number of clicks, with or without a box) and
+	// GoMLX keeps at most 32 compiled graphs per executable, after which
+	// new shapes fail: 15 clicks give 15 + 15 + 1 (box alone) = 31 shapes.
 	MaxPoints int
 	// Logger receives the server's logs (slog.Default when nil).
 	Logger *slog.Logger
@@ -60,7 +63,7 @@ func DefaultConfig() Config {
 		EmbedTimeout:     10 * time.Minute,
 		RequestTimeout:   time.Minute,
 		UploadTimeout:    10 * time.Minute,
-		MaxPoints:        64,
+		MaxPoints:        15,
 	}
 }
 

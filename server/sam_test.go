@@ -264,3 +264,35 @@ func TestTwentyConcurrentClientsWithSAM(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestSAMAnswersEveryPromptShapeWithinTheLimits decodes prompts of every
+// shape the server lets through (1 to MaxPoints clicks, with and without a
+// box, and a box alone): each shape compiles a decoder graph, and GoMLX
+// refuses new graphs past its cache size, so the limits must keep the
+// shapes within it.
+func TestSAMAnswersEveryPromptShapeWithinTheLimits(t *testing.T) {
+	s, _ := tinySAM(t)
+	srv, _ := testServer(t, s, nil)
+	img, _ := shiftedScene(30, 20, 6)
+	emb, err := s.Embed(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := &Box{X0: 10, Y0: 5, X1: 50, Y1: 40}
+	try := func(p Prompt) {
+		t.Helper()
+		if err := p.Validate(img.Width, img.Height, srv.cfg.MaxPoints); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Segment(context.Background(), emb, img.Width, img.Height, p); err != nil {
+			t.Fatalf("%d points, box %v: %v", len(p.Points), p.Box != nil, err)
+		}
+	}
+	try(Prompt{Box: box})
+	var pts []Point
+	for n := 1; n <= srv.cfg.MaxPoints; n++ {
+		pts = append(pts, Point{X: float64(10 + n), Y: float64(5 + n), Positive: n%3 != 0})
+		try(Prompt{Points: pts})
+		try(Prompt{Points: pts, Box: box, Multimask: true})
+	}
+}
