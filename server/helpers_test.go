@@ -207,3 +207,5 @@ func sessionIDFrom(t testing.TB, b []byte) string {
 	}
 	return s.ID
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

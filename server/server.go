@@ -115,7 +115,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.UploadTimeout),
 		ReadTimeout:       s.cfg.UploadTimeout,
 		WriteTimeout:      s.cfg.RequestTimeout + s.cfg.UploadTimeout,
 		IdleTimeout:       2 * time.Minute,
