@@ -76,7 +76,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	defer cancel()
 	go func() { _ = s.Serve(ctx, ln) }()
 	for _, partial := range []string{
-		"GET /api/info HTTP/1.1\r\nHost: x\r\n", // headers never finished
+		"GET /api/info HTTP/1.1\r\nHost: x\r\n",                                                // headers never finished
 		"POST /api/sessions?name=a.png HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc", // body never finished
 	} {
 		conn, err := net.Dial("tcp", ln.Addr().String())
