@@ -23,8 +23,8 @@ func errorf(status int, format string, args ...any) error {
 }
 
 // StatusOf returns the HTTP status an error answers with: the status of an
-// *Error, 413 for a body over its limit, 504 for a deadline, 499-like 503 for
-// a cancelled request, 500 otherwise.
+// *Error, 413 for a body over its limit, 504 for a deadline, 503 for work
+// cancelled (the server stopping), 500 otherwise.
 func StatusOf(err error) int {
 	var e *Error
 	var tooBig *http.MaxBytesError

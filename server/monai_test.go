@@ -125,6 +125,21 @@ func readLabel(t *testing.T, name string, data []byte) *medimg.Volume {
 	return v
 }
 
+// slicerLabel makes an inference the plugin's way and returns the label
+// volume it answers, after checking that it lies on the image's grid.
+func slicerLabel(t *testing.T, base, session string, params map[string]any, image *medimg.Volume) (*medimg.Volume, map[string]any, string) {
+	t.Helper()
+	status, out, name, file := slicerInfer(t, base, "synthfm", session, params)
+	if status != 200 {
+		t.Fatalf("infer: %d %v", status, out)
+	}
+	label := readLabel(t, name, file)
+	if !label.SameGrid(image, 1e-3) {
+		t.Fatalf("label grid %v %v %v %v differs from the image's %v %v %v %v", label.Size, label.Spacing, label.Origin, label.Direction, image.Size, image.Spacing, image.Origin, image.Direction)
+	}
+	return label, out, name
+}
+
 func TestMONAILabelCallsAsSlicerMakesThem(t *testing.T) {
 	_, ts := testServer(t, NewFloodFill(), nil)
 	var info map[string]any
@@ -155,19 +170,12 @@ func TestMONAILabelCallsAsSlicerMakesThem(t *testing.T) {
 		{".nii.gz", [][]int{{16, 13, 9}, {18, 15, 4}}, [][]int{{2, 2, 4}}, "label.nii.gz"},
 	} {
 		k := tc.fg[len(tc.fg)-1][2]
-		status, params, name, file := slicerInfer(t, ts.URL, "synthfm", sid, map[string]any{
+		label, params, name := slicerLabel(t, ts.URL, sid, map[string]any{
 			"label": "object", "foreground": tc.fg, "background": tc.bg, "slice": k,
 			"result_extension": tc.ext, "result_dtype": "uint8", "client_id": "user-xyz",
-		})
-		if status != 200 {
-			t.Fatalf("infer %s: %d %v", tc.ext, status, params)
-		}
+		}, vol)
 		if name != tc.want || params["slice"] != float64(k) {
 			t.Fatalf("infer %s: file %q params %v", tc.ext, name, params)
-		}
-		label := readLabel(t, name, file)
-		if !label.SameGrid(vol, 1e-4) {
-			t.Fatalf("label grid %v %v %v %v differs from the image's %v %v %v %v", label.Size, label.Spacing, label.Origin, label.Direction, vol.Size, vol.Spacing, vol.Origin, vol.Direction)
 		}
 		wrong := 0
 		for kk := 0; kk < 12; kk++ {
@@ -281,17 +289,10 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 		t.Errorf("CT default window %q, want %q", sj.Window, defaultCTPreset)
 	}
 	i, j, k := ct.Size[0]/2, ct.Size[1]/2, ct.Size[2]/2
-	status, params, name, file := slicerInfer(t, ts.URL, "synthfm", sid, map[string]any{
+	label, _, _ := slicerLabel(t, ts.URL, sid, map[string]any{
 		"label": "liver", "foreground": [][]int{{i, j, k}}, "background": [][]int{}, "slice": k,
 		"result_extension": ".nrrd", "result_dtype": "uint8",
-	})
-	if status != 200 {
-		t.Fatalf("infer: %d %v", status, params)
-	}
-	label := readLabel(t, name, file)
-	if !label.SameGrid(ct, 1e-3) {
-		t.Fatalf("label grid differs from the CT's")
-	}
+	}, ct)
 	var pr PredictResponse
 	doJSON(t, "POST", ts.URL+"/api/sessions/"+sid+"/predict", map[string]any{
 		"slice": k, "points": []map[string]any{{"x": i, "y": j, "label": 1}},

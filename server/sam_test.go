@@ -164,17 +164,10 @@ func TestSAMThroughMONAILabel(t *testing.T) {
 	data, vol, _ := ballVolume(t)
 	sid := slicerUpload(t, ts.URL, "volume.nii.gz", data)
 	const k = 4
-	status, params, name, file := slicerInfer(t, ts.URL, "synthfm", sid, map[string]any{
+	label, _, _ := slicerLabel(t, ts.URL, sid, map[string]any{
 		"label": "object", "foreground": [][]int{{17, 14, k}}, "background": [][]int{{30, 25, k}}, "slice": k,
 		"result_extension": ".nrrd", "result_dtype": "uint8",
-	})
-	if status != 200 {
-		t.Fatalf("infer: %d %v", status, params)
-	}
-	label := readLabel(t, name, file)
-	if !label.SameGrid(vol, 1e-4) {
-		t.Fatal("label grid differs from the volume's")
-	}
+	}, vol)
 	// The reference: slice k as grey RGB (8-bit data keeps its values), two
 	// clicks, SAM's single-mask output.
 	nx, ny := vol.Size[0], vol.Size[1]
