@@ -109,10 +109,11 @@ func sanitizeName(name string) string {
 			b.WriteByte('_')
 		}
 	}
-	s := strings.TrimLeft(b.String(), ".")
+	s := b.String()
 	if len(s) > 128 {
-		s = s[len(s)-128:]
+		s = s[len(s)-128:] // keep the ending: it names the format
 	}
+	s = strings.TrimLeft(s, ".")
 	if s == "" {
 		s = "upload"
 	}
