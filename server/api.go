@@ -81,7 +81,6 @@ type SessionJSON struct {
 
 func (s *Server) sessionJSON(sess *Session) SessionJSON {
 	v := sess.Volume
-	lo, hi := v.Range()
 	labelled := []int{}
 	sess.mu.Lock()
 	for k := range sess.labels {
@@ -92,7 +91,7 @@ func (s *Server) sessionJSON(sess *Session) SessionJSON {
 	return SessionJSON{
 		ID: sess.ID, Name: sess.Name, Width: v.Size[0], Height: v.Size[1], Slices: v.Size[2], Channels: v.Channels,
 		DType: v.DType, Spacing: v.Spacing, Origin: v.Origin, Direction: v.Direction, SpacingKnown: v.SpacingKnown,
-		Orientation: v.Orientation(), Range: [2]float32{lo, hi}, Window: sess.Window.Name, Labelled: labelled, Created: sess.Created,
+		Orientation: v.Orientation(), Range: [2]float32{sess.Lo, sess.Hi}, Window: sess.Window.Name, Labelled: labelled, Created: sess.Created,
 	}
 }
 

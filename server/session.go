@@ -27,6 +27,8 @@ type Session struct {
 	Volume  *medimg.Volume
 	// Window is the default window for this image.
 	Window Window
+	// Lo and Hi are the image's smallest and largest sample.
+	Lo, Hi float32
 	// dir is the session's folder relative to the data root.
 	dir string
 	// file is the uploaded file (or folder, for a DICOM series) relative to
@@ -193,7 +195,8 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 		return nil, nil, err
 	}
 	now := time.Now()
-	s := &Session{ID: id, Name: name, Created: now, Volume: vol, Window: defaultWindow(vol), dir: dir, file: file,
+	lo, hi := vol.Range()
+	s := &Session{ID: id, Name: name, Created: now, Volume: vol, Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file,
 		bytes: int64(4 * len(vol.Data)), lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -49,14 +49,15 @@ func parseWindow(s string) (Window, error) {
 	return Window{Name: name, Mode: "ct", Level: level, Width: width}, nil
 }
 
-// defaultWindow picks the window for a new image: none for 8-bit images,
-// the default CT window for images whose values reach air (-500 or less,
-// in Hounsfield units), percentile clipping otherwise.
-func defaultWindow(v *medimg.Volume) Window {
+// defaultWindow picks the window for a new image whose smallest sample is
+// lo: none for 8-bit images, the default CT window for images whose values
+// reach air (-500 or less, in Hounsfield units), percentile clipping
+// otherwise.
+func defaultWindow(v *medimg.Volume, lo float32) Window {
 	if v.Is8Bit() {
 		return Window{Name: "none", Mode: "none"}
 	}
-	if lo, _ := v.Range(); lo <= -500 {
+	if lo <= -500 {
 		w, _ := parseWindow(defaultCTPreset)
 		return w
 	}

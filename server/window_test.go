@@ -37,7 +37,8 @@ func TestDefaultWindowFollowsTheImage(t *testing.T) {
 		v    *medimg.Volume
 		want string
 	}{{u8, "none"}, {ct, defaultCTPreset}, {mr, "auto"}} {
-		if got := defaultWindow(tc.v).Name; got != tc.want {
+		lo, _ := tc.v.Range()
+		if got := defaultWindow(tc.v, lo).Name; got != tc.want {
 			t.Errorf("%s volume: default window %q, want %q", tc.v.DType, got, tc.want)
 		}
 	}
