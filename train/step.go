@@ -25,6 +25,9 @@ type executors struct {
 	// predict runs the model without updating it: inputs (x, points, labels,
 	// multimask); output the chosen mask's logits at the input size [B, S, S].
 	predict *model.Exec
+	// evaluate computes the training objective without updating the model:
+	// inputs (x, points, labels, target, multimask); outputs (loss, segLoss).
+	evaluate *model.Exec
 	// encode embeds grey images with the frozen encoder (nil when it trains).
 	encode *model.Exec
 }
@@ -78,6 +81,16 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 		return nil, err
 	}
 	e.predict.SetMaxCache(execCacheSize)
+	e.evaluate, err = model.NewExec(backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
+		x, points, labels, target, multimask := in[0], in[1], in[2], in[3], in[4]
+		lowRes, iou := decodeGraph(scope, samCfg, embed(scope, x), points, labels, nil)
+		total, seg := PromptLoss(cfg.Loss, lowRes, iou, target, multimask)
+		return []*Node{total, seg}
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.evaluate.SetMaxCache(execCacheSize)
 	if frozen {
 		e.encode, err = model.NewExec(backend, m.Encoder, func(scope *model.Scope, grey *Node) *Node {
 			return encodeGraph(scope, samCfg, grey)

@@ -41,6 +41,7 @@ func commands() []command {
 		{"generate", "write synthetic training images and masks, or a contact sheet of them", runGenerate},
 		{"segment", "segment one image with SAM from clicks and/or a box (mask PNG, overlay, logits)", runSegment},
 		{"serve", "serve a model to a web page, scripts and 3D Slicer (MONAI Label)", runServe},
+		{"train", "train the segmentation model on synthetic data (paper, lite, tiny recipes; resume)", runTrain},
 		{"version", "print the version and build settings", runVersion},
 	}
 }
