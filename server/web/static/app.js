@@ -116,10 +116,11 @@ async function showSlice() {
     return;
   }
   if (gen !== state.generation) return;
-  for (const id of ["image", "mask", "prompts"]) {
+  for (const id of ["image", "mask"]) {
     $(id).width = s.width;
     $(id).height = s.height;
   }
+  fitCanvas();
   $("image").getContext("2d").drawImage(img, 0, 0);
   drawMask(null);
   drawPrompts();
@@ -177,13 +178,34 @@ async function embed(gen) {
   }
 }
 
+// fitCanvas scales the slice to the space left in the window, keeping its
+// aspect ratio (small images are enlarged, large ones reduced).
+function fitCanvas() {
+  const c = $("image");
+  if (!c.width || !c.height) return;
+  const top = $("stage").getBoundingClientRect().top + window.scrollY;
+  const availW = Math.max(100, document.documentElement.clientWidth - 32);
+  const availH = Math.max(100, window.innerHeight - top - 48);
+  const scale = Math.min(availW / c.width, availH / c.height);
+  const w = Math.floor(c.width * scale);
+  const h = Math.floor(c.height * scale);
+  c.style.width = `${w}px`;
+  c.style.height = `${h}px`;
+  // The prompts layer draws at screen resolution, so that clicks and boxes
+  // look the same whatever the image's size.
+  const dpr = window.devicePixelRatio || 1;
+  $("prompts").width = Math.round(w * dpr);
+  $("prompts").height = Math.round(h * dpr);
+  drawPrompts();
+}
+
 // imagePoint converts a mouse event to pixel indices of the slice.
 function imagePoint(ev) {
-  const c = $("prompts");
-  const r = c.getBoundingClientRect();
-  const x = Math.floor(((ev.clientX - r.left) * c.width) / r.width);
-  const y = Math.floor(((ev.clientY - r.top) * c.height) / r.height);
-  return [Math.max(0, Math.min(c.width - 1, x)), Math.max(0, Math.min(c.height - 1, y))];
+  const { width, height } = state.session;
+  const r = $("prompts").getBoundingClientRect();
+  const x = Math.floor(((ev.clientX - r.left) * width) / r.width);
+  const y = Math.floor(((ev.clientY - r.top) * height) / r.height);
+  return [Math.max(0, Math.min(width - 1, x)), Math.max(0, Math.min(height - 1, y))];
 }
 
 let drag = null;
@@ -358,16 +380,18 @@ function drawPrompts(preview) {
   const c = $("prompts");
   const ctx = c.getContext("2d");
   ctx.clearRect(0, 0, c.width, c.height);
-  const scale = Math.max(1, c.width / c.getBoundingClientRect().width || 1);
-  ctx.lineWidth = 2 * scale;
+  if (!state.session) return;
+  const f = c.width / state.session.width; // prompts-canvas pixels per image pixel
+  const dpr = window.devicePixelRatio || 1;
+  ctx.lineWidth = 2 * dpr;
   for (const b of [state.box, preview]) {
     if (!b) continue;
     ctx.strokeStyle = b === preview ? "#ffd54f" : "#ffb300";
-    ctx.strokeRect(b[0] + 0.5, b[1] + 0.5, b[2] - b[0], b[3] - b[1]);
+    ctx.strokeRect(b[0] * f, b[1] * f, (b[2] - b[0] + 1) * f, (b[3] - b[1] + 1) * f);
   }
   for (const p of state.points) {
     ctx.beginPath();
-    ctx.arc(p.x + 0.5, p.y + 0.5, 4 * scale, 0, 2 * Math.PI);
+    ctx.arc((p.x + 0.5) * f, (p.y + 0.5) * f, 5 * dpr, 0, 2 * Math.PI);
     ctx.fillStyle = p.label === 1 ? "#33d17a" : "#ff4040";
     ctx.fill();
     ctx.strokeStyle = "#000";
@@ -408,6 +432,7 @@ function updateDownloads() {
 function init() {
   loadInfo();
   $("file").addEventListener("change", (ev) => upload(ev.target.files));
+  window.addEventListener("resize", fitCanvas);
   const prompts = $("prompts");
   prompts.addEventListener("mousedown", onMouseDown);
   window.addEventListener("mousemove", onMouseMove);
