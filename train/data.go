@@ -3,8 +3,8 @@ package train
 import (
 	"context"
 	"fmt"
+	"iter"
 	"runtime"
-	"sync"
 
 	"github.com/synthfm/synthfm/prompts"
 	"github.com/synthfm/synthfm/sam"
@@ -56,13 +56,9 @@ func promptSeed(seed uint64, index int) uint64 {
 	return prompts.CaseSeed(fmt.Sprintf("train/%d", index), seed)
 }
 
-// example makes training example index: the synthetic sample and a random
-// number of clicks drawn by the training sampler.
-func (d *dataSource) example(index int) (*example, error) {
-	s, err := d.gen.Sample(d.seed, index)
-	if err != nil {
-		return nil, err
-	}
+// newTrainingExample turns synthetic sample index into a training example
+// with a random number of clicks drawn by the training sampler.
+func (d *dataSource) newTrainingExample(index int, s *synth.Sample) (*example, error) {
 	ex, err := newExample(index, s.Image, s.Mask, d.lowRes)
 	if err != nil {
 		return nil, err
@@ -74,37 +70,34 @@ func (d *dataSource) example(index int) (*example, error) {
 	return ex, nil
 }
 
-// batch makes the examples first, first+1, … of one batch, generating them
-// on up to d.workers goroutines.
-func (d *dataSource) batch(ctx context.Context, first int) ([]*example, error) {
-	out := make([]*example, d.batchSize)
-	errs := make([]error, d.batchSize)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(d.workers, d.batchSize) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i], errs[i] = d.example(first + i)
+// batches returns a function yielding the training batches from stream
+// position first on: it reads the generator's in-order stream (made ahead
+// by its worker pool) batchSize samples at a time. stop releases the
+// stream; next and stop must not be called concurrently.
+func (d *dataSource) batches(ctx context.Context, first int) (next func() ([]*example, error), stop func()) {
+	pull, stop := iter.Pull2(d.gen.Stream(ctx, d.seed, first, d.workers))
+	index := first
+	next = func() ([]*example, error) {
+		batch := make([]*example, 0, d.batchSize)
+		for len(batch) < d.batchSize {
+			s, err, ok := pull()
+			switch {
+			case !ok:
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, fmt.Errorf("synthetic stream ended at sample %d", index)
+			case err != nil:
+				return nil, err
 			}
-		}()
-	}
-	for i := range d.batchSize {
-		if ctx.Err() != nil {
-			break
+			ex, err := d.newTrainingExample(index, s)
+			if err != nil {
+				return nil, err
+			}
+			batch = append(batch, ex)
+			index++
 		}
-		next <- i
+		return batch, nil
 	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return next, stop
 }

@@ -191,13 +191,10 @@ type preparedBatch struct {
 	x        *tensors.Tensor
 }
 
-// prepare makes the batch of a step: generation, clicks and, with a frozen
-// encoder, the image embeddings. It runs in the prefetch goroutine.
-func (r *run) prepare(ctx context.Context, step int) (*preparedBatch, error) {
-	examples, err := r.data.batch(ctx, step*r.cfg.BatchSize)
-	if err != nil {
-		return nil, err
-	}
+// prepare makes the batch of a step from its examples: the model input
+// and, with a frozen encoder, the image embeddings. It runs in the prefetch
+// goroutine.
+func (r *run) prepare(step int, examples []*example) (*preparedBatch, error) {
 	x := greyTensor(examples)
 	if r.exec.encode != nil {
 		emb, err := r.exec.encode.Exec1(x)
@@ -249,13 +246,18 @@ func (r *run) loop(ctx context.Context) (Result, error) {
 	began := time.Now()
 
 	pctx, cancelPrefetch := context.WithCancel(ctx)
+	nextBatch, stopStream := r.data.batches(pctx, p.NextSample)
 	pre := startPrefetch(pctx, max(1, r.cfg.PrefetchDepth), func(pctx context.Context, i int) (*preparedBatch, error) {
 		if start+i >= p.TotalSteps {
 			return nil, errPrefetchStopped
 		}
-		return r.prepare(pctx, start+i)
+		examples, err := nextBatch()
+		if err != nil {
+			return nil, err
+		}
+		return r.prepare(start+i, examples)
 	})
-	defer func() { cancelPrefetch(); pre.Stop() }()
+	defer func() { cancelPrefetch(); pre.Stop(); stopStream() }()
 
 	var windowLoss, windowSeg float64
 	var windowSteps int
