@@ -59,7 +59,8 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.info())
 }
 
-// SessionJSON describes a session: the image's grid and the default window.
+// SessionJSON describes a session: the grid of the slices the API shows
+// (the image reoriented to LPS), the uploaded grid, and the default window.
 type SessionJSON struct {
 	ID           string        `json:"id"`
 	Name         string        `json:"name"`
@@ -73,14 +74,18 @@ type SessionJSON struct {
 	Direction    [3][3]float64 `json:"direction"`
 	SpacingKnown bool          `json:"spacing_known"`
 	Orientation  string        `json:"orientation"`
-	Range        [2]float32    `json:"range"`
-	Window       string        `json:"window"`
-	Labelled     []int         `json:"labelled_slices"`
-	Created      time.Time     `json:"created"`
+	// UploadedSize and UploadedOrientation describe the grid as uploaded,
+	// which the label files and MONAI Label use.
+	UploadedSize        [3]int     `json:"uploaded_size"`
+	UploadedOrientation string     `json:"uploaded_orientation"`
+	Range               [2]float32 `json:"range"`
+	Window              string     `json:"window"`
+	Labelled            []int      `json:"labelled_slices"`
+	Created             time.Time  `json:"created"`
 }
 
 func (s *Server) sessionJSON(sess *Session) SessionJSON {
-	v := sess.Volume
+	v := sess.View
 	labelled := []int{}
 	sess.mu.Lock()
 	for k := range sess.labels {
@@ -91,7 +96,8 @@ func (s *Server) sessionJSON(sess *Session) SessionJSON {
 	return SessionJSON{
 		ID: sess.ID, Name: sess.Name, Width: v.Size[0], Height: v.Size[1], Slices: v.Size[2], Channels: v.Channels,
 		DType: v.DType, Spacing: v.Spacing, Origin: v.Origin, Direction: v.Direction, SpacingKnown: v.SpacingKnown,
-		Orientation: v.Orientation(), Range: [2]float32{sess.Lo, sess.Hi}, Window: sess.Window.Name, Labelled: labelled, Created: sess.Created,
+		Orientation: v.Orientation(), UploadedSize: sess.Volume.Size, UploadedOrientation: sess.Volume.Orientation(),
+		Range: [2]float32{sess.Lo, sess.Hi}, Window: sess.Window.Name, Labelled: labelled, Created: sess.Created,
 	}
 }
 
@@ -199,7 +205,7 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmbedTimeout+s.cfg.RequestTimeout)
 	defer cancel()
 	start := time.Now()
-	if _, _, err := s.embedding(ctx, sess, req.Slice, win); err != nil {
+	if _, _, err := s.embedding(ctx, sess, sess.View, req.Slice, win); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -314,12 +320,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	s.extendDeadline(w)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmbedTimeout+s.cfg.RequestTimeout)
 	defer cancel()
-	masks, timing, err := s.segment(ctx, sess, req.Slice, win, p)
+	masks, timing, err := s.segment(ctx, sess, sess.View, req.Slice, win, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := PredictResponse{Slice: req.Slice, Window: win.Name, Width: sess.Volume.Size[0], Height: sess.Volume.Size[1], Best: Best(masks), Timing: timing}
+	resp := PredictResponse{Slice: req.Slice, Window: win.Name, Width: sess.View.Size[0], Height: sess.View.Size[1], Best: Best(masks), Timing: timing}
 	for _, m := range masks {
 		url, err := maskDataURL(m)
 		if err != nil {
@@ -339,7 +345,7 @@ func (s *Server) handlePutLabel(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nx, ny := sess.Volume.Size[0], sess.Volume.Size[1]
+	nx, ny := sess.View.Size[0], sess.View.Size[1]
 	mask, err := decodeMaskPNG(http.MaxBytesReader(w, r.Body, int64(nx*ny)+(1<<20)), nx, ny)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -394,7 +400,7 @@ func (s *Server) handleGetLabel(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nx, ny := sess.Volume.Size[0], sess.Volume.Size[1]
+	nx, ny := sess.View.Size[0], sess.View.Size[1]
 	mask := sess.label(k)
 	if mask == nil {
 		mask = make([]uint8, nx*ny)

@@ -209,3 +209,9 @@ func sessionIDFrom(t testing.TB, b []byte) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// base64Body decodes the PNG of a data: URL.
+func base64Body(url string) ([]byte, error) {
+	b64, _ := strings.CutPrefix(url, "data:image/png;base64,")
+	return base64.StdEncoding.DecodeString(b64)
+}

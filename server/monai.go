@@ -112,7 +112,7 @@ func (b *monaiBackend) Infer(ctx context.Context, req monailabel.InferRequest) (
 			X1: clamp(max(r[0], r[1]), v.Size[0]), Y1: clamp(max(r[2], r[3]), v.Size[1])}
 	}
 	p.Multimask = len(p.Points) == 1 && p.Box == nil
-	masks, timing, err := s.segment(ctx, sess, req.Slice, win, p)
+	masks, timing, err := s.segment(ctx, sess, v, req.Slice, win, p)
 	if err != nil {
 		return monailabel.InferResult{}, err
 	}

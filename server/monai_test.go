@@ -267,10 +267,10 @@ func TestMONAILabelInferWithFileAndNoSession(t *testing.T) {
 	}
 }
 
-// TestMONAILabelOnRealCT segments a real CT volume through the MONAI Label
-// calls and checks that the label has the CT's grid and that its slice is
-// the mask the JSON API gives for the same click (voxel (i, j, k) of MONAI
-// Label is pixel (x=i, y=j) of slice k).
+// TestMONAILabelOnRealCT segments a real CT volume (stored RAS, so the
+// JSON API shows it flipped to LPS) through the MONAI Label calls, and the
+// same voxel through the JSON API; the MONAI label (uploaded grid) and the
+// JSON API's label download (mapped back from the LPS view) must agree.
 func TestMONAILabelOnRealCT(t *testing.T) {
 	path := shareddata.Path(t, "evaldata", "totalseg-testfiles-ct-mr", "example_ct_sm.nii.gz")
 	data, err := os.ReadFile(path)
@@ -285,31 +285,78 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 	sid := slicerUpload(t, ts.URL, "example_ct_sm.nii.gz", data)
 	var sj SessionJSON
 	doJSON(t, "GET", ts.URL+"/api/sessions/"+sid, nil, &sj)
-	if sj.Window != defaultCTPreset {
-		t.Errorf("CT default window %q, want %q", sj.Window, defaultCTPreset)
+	if sj.Window != defaultCTPreset || sj.Orientation != "LPS" || sj.UploadedOrientation == "LPS" || sj.UploadedSize != ct.Size {
+		t.Fatalf("CT session %+v: want the default CT window and an LPS view of a non-LPS upload", sj)
 	}
 	i, j, k := ct.Size[0]/2, ct.Size[1]/2, ct.Size[2]/2
 	label, _, _ := slicerLabel(t, ts.URL, sid, map[string]any{
 		"label": "liver", "foreground": [][]int{{i, j, k}}, "background": [][]int{}, "slice": k,
 		"result_extension": ".nrrd", "result_dtype": "uint8",
 	}, ct)
+	if countOnes(labelBytes(label)) == 0 {
+		t.Fatal("empty MONAI label")
+	}
+	// The same voxel in the view: solve view origin + A·q = world(i, j, k).
+	q := worldToIndex(t, sj, indexToWorld(ct, [3]int{i, j, k}))
+	if q[2] < 0 || q[2] >= sj.Slices {
+		t.Fatalf("voxel maps to view slice %d", q[2])
+	}
 	var pr PredictResponse
 	doJSON(t, "POST", ts.URL+"/api/sessions/"+sid+"/predict", map[string]any{
-		"slice": k, "points": []map[string]any{{"x": i, "y": j, "label": 1}},
+		"slice": q[2], "points": []map[string]any{{"x": q[0], "y": q[1], "label": 1}}, "multimask": true,
 	}, &pr)
-	want := decodeDataURLMask(t, pr.Masks[pr.Best].PNG, ct.Size[0], ct.Size[1])
-	n := ct.Size[0] * ct.Size[1]
-	diff, elsewhere := 0, 0
-	for p, v := range label.Data {
-		if p/n == k {
-			if v != float32(want[p%n]) {
-				diff++
-			}
-		} else if v != 0 {
-			elsewhere++
+	mask, err := base64Body(pr.Masks[pr.Best].PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, b := do(t, "PUT", pathf("%s/api/sessions/%s/labels/%d", ts.URL, sid, q[2]), "image/png", mask); status != 200 {
+		t.Fatalf("keep label: %d %s", status, b)
+	}
+	status, body := do(t, "GET", ts.URL+"/api/sessions/"+sid+"/labels/volume.nii.gz", "", nil)
+	if status != 200 {
+		t.Fatalf("label download: %d", status)
+	}
+	api := readLabel(t, "label.nii.gz", body)
+	if !api.SameGrid(ct, 1e-3) {
+		t.Fatal("the JSON API's label download is not on the uploaded grid")
+	}
+	if n := countDiff(labelBytes(api), labelBytes(label)); n != 0 {
+		t.Errorf("the JSON API's label (via the LPS view) and MONAI Label's differ in %d voxels", n)
+	}
+}
+
+// indexToWorld returns the LPS position of a voxel's centre.
+func indexToWorld(v *medimg.Volume, idx [3]int) [3]float64 {
+	var w [3]float64
+	for r := 0; r < 3; r++ {
+		w[r] = v.Origin[r]
+		for c := 0; c < 3; c++ {
+			w[r] += v.Direction[r][c] * v.Spacing[c] * float64(idx[c])
 		}
 	}
-	if diff != 0 || elsewhere != 0 || countOnes(want) == 0 {
-		t.Errorf("slice %d differs in %d voxels from the API's mask (area %d); %d voxels set on other slices", k, diff, countOnes(want), elsewhere)
+	return w
+}
+
+// worldToIndex returns the voxel of a session's view at a world position.
+func worldToIndex(t *testing.T, s SessionJSON, w [3]float64) [3]int {
+	t.Helper()
+	var a [3][3]float64
+	for r := 0; r < 3; r++ {
+		for c := 0; c < 3; c++ {
+			a[r][c] = s.Direction[r][c] * s.Spacing[c]
+		}
 	}
+	inv, ok := inverse3(a)
+	if !ok {
+		t.Fatal("singular view grid")
+	}
+	var q [3]int
+	for r := 0; r < 3; r++ {
+		var x float64
+		for c := 0; c < 3; c++ {
+			x += inv[r][c] * (w[c] - s.Origin[c])
+		}
+		q[r] = int(math.Round(x))
+	}
+	return q
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/synthfm/synthfm/medimg"
 	"github.com/synthfm/synthfm/server/monailabel"
 	"github.com/synthfm/synthfm/server/web"
 )
@@ -175,10 +176,11 @@ func (s *Server) embedKey(img Image) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// embedding returns the embedding of slice k of a session under window w,
-// computing it (once, however many ask) when it is not cached.
-func (s *Server) embedding(ctx context.Context, sess *Session, k int, w Window) (Embedding, Image, error) {
-	img, err := sess.render(k, w)
+// embedding returns the embedding of slice k of vol (a session's view or
+// uploaded volume) under window w, computing it (once, however many ask)
+// when it is not cached.
+func (s *Server) embedding(ctx context.Context, sess *Session, vol *medimg.Volume, k int, w Window) (Embedding, Image, error) {
+	img, err := sess.renderFrom(vol, k, w)
 	if err != nil {
 		return nil, Image{}, err
 	}
@@ -196,14 +198,15 @@ func (s *Server) embedding(ctx context.Context, sess *Session, k int, w Window) 
 	return emb, img, err
 }
 
-// segment answers a prompt on slice k of a session.
-func (s *Server) segment(ctx context.Context, sess *Session, k int, w Window, p Prompt) ([]Mask, Timing, error) {
+// segment answers a prompt on slice k of vol (a session's view or
+// uploaded volume).
+func (s *Server) segment(ctx context.Context, sess *Session, vol *medimg.Volume, k int, w Window, p Prompt) ([]Mask, Timing, error) {
 	var t Timing
-	if err := p.Validate(sess.Volume.Size[0], sess.Volume.Size[1], s.cfg.MaxPoints); err != nil {
+	if err := p.Validate(vol.Size[0], vol.Size[1], s.cfg.MaxPoints); err != nil {
 		return nil, t, &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	}
 	start := time.Now()
-	emb, img, err := s.embedding(ctx, sess, k, w)
+	emb, img, err := s.embedding(ctx, sess, vol, k, w)
 	if err != nil {
 		return nil, t, err
 	}

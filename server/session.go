@@ -24,7 +24,17 @@ type Session struct {
 	ID      string
 	Name    string
 	Created time.Time
-	Volume  *medimg.Volume
+	// Volume is the image as uploaded. MONAI Label's voxel indices and
+	// every label file refer to its grid.
+	Volume *medimg.Volume
+	// View is Volume reoriented to LPS (medimg.ToLPS), which the web page
+	// and the JSON API slice: axial slices with the patient's right on the
+	// left and anterior at the top, as the evaluation sees them. It is
+	// Volume itself when nothing changes (pictures without a patient frame
+	// among them).
+	View *medimg.Volume
+	// viewToVolume sends View's voxel indices to Volume's.
+	viewToVolume indexMap
 	// Window is the default window for this image.
 	Window Window
 	// Lo and Hi are the image's smallest and largest sample.
@@ -44,8 +54,8 @@ type Session struct {
 	labels map[int][]uint8
 }
 
-// Slices returns the number of slices (1 for a 2-D image).
-func (s *Session) Slices() int { return s.Volume.Size[2] }
+// Slices returns the number of slices of the view (1 for a 2-D image).
+func (s *Session) Slices() int { return s.View.Size[2] }
 
 // mapping returns the intensity mapping of window w, computed once per
 // window (it scans, or for "auto" sorts, the whole volume).
@@ -60,16 +70,20 @@ func (s *Session) mapping(w Window) dataset.Mapping {
 	return m
 }
 
-// render returns slice k under window w.
-func (s *Session) render(k int, w Window) (Image, error) {
-	if k < 0 || k >= s.Slices() {
-		return Image{}, errorf(http.StatusBadRequest, "slice %d is outside the image's %d slices (0 to %d)", k, s.Slices(), s.Slices()-1)
+// render returns slice k of the view under window w.
+func (s *Session) render(k int, w Window) (Image, error) { return s.renderFrom(s.View, k, w) }
+
+// renderFrom returns slice k of v (the view or the uploaded volume) under
+// window w.
+func (s *Session) renderFrom(v *medimg.Volume, k int, w Window) (Image, error) {
+	if n := v.Size[2]; k < 0 || k >= n {
+		return Image{}, errorf(http.StatusBadRequest, "slice %d is outside the image's %d slices (0 to %d)", k, n, n-1)
 	}
-	return renderSlice(s.Volume, k, s.mapping(w)), nil
+	return renderSlice(v, k, s.mapping(w)), nil
 }
 
-// setLabel keeps mask (0/1 per pixel of a slice) as slice k's label; a nil
-// mask removes it.
+// setLabel keeps mask (0/1 per pixel of a slice of the view) as slice k's
+// label; a nil mask removes it.
 func (s *Session) setLabel(k int, mask []uint8) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,16 +108,19 @@ func (s *Session) emptyLabelVolume() *medimg.Volume {
 		Spacing: v.Spacing, Origin: v.Origin, Direction: v.Direction, SpacingKnown: v.SpacingKnown, DType: "uint8"}
 }
 
-// labelVolume returns the kept masks as a uint8 volume on the image's grid.
+// labelVolume returns the kept masks (slices of the view) as a uint8
+// volume on the uploaded image's grid.
 func (s *Session) labelVolume() *medimg.Volume {
-	v := s.Volume
 	out := s.emptyLabelVolume()
+	w := s.View.Size[0]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := v.Size[0] * v.Size[1]
 	for k, m := range s.labels {
 		for p, x := range m {
-			out.Data[k*n+p] = float32(x)
+			if x != 0 {
+				o := s.viewToVolume.apply([3]int{p % w, p / w, k})
+				out.Data[out.Index(o[0], o[1], o[2], 0)] = 1
+			}
 		}
 	}
 	return out
@@ -194,10 +211,22 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	if err := st.checkVolume(vol); err != nil {
 		return nil, nil, err
 	}
+	view, toVolume, err := lpsView(vol)
+	if err != nil {
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "cannot orient the image: %v", err)
+	}
+	if err := st.checkVolume(view); err != nil {
+		return nil, nil, err
+	}
+	bytes := int64(4 * len(vol.Data))
+	if view != vol {
+		bytes += int64(4 * len(view.Data))
+	}
 	now := time.Now()
 	lo, hi := vol.Range()
-	s := &Session{ID: id, Name: name, Created: now, Volume: vol, Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file,
-		bytes: int64(4 * len(vol.Data)), lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
+	s := &Session{ID: id, Name: name, Created: now, Volume: vol, View: view, viewToVolume: toVolume,
+		Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file,
+		bytes: bytes, lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.bytes+s.bytes > st.cfg.MaxSessionBytes {
@@ -208,6 +237,21 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	st.bytes += s.bytes
 	ok = true
 	return s, up, nil
+}
+
+// lpsView returns the volume reoriented to LPS and the map from its voxel
+// indices to the volume's.
+func lpsView(vol *medimg.Volume) (*medimg.Volume, indexMap, error) {
+	identity := indexMap{M: [3][3]int{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}
+	view, err := medimg.ToLPS(vol)
+	if err != nil || view == vol {
+		return vol, identity, err
+	}
+	m, err := newIndexMap(view, vol)
+	if err != nil {
+		return nil, indexMap{}, err
+	}
+	return view, m, nil
 }
 
 // relative removes the data folder's path from a message.
