@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/synthfm/synthfm/medimg"
@@ -95,6 +97,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		if crossSite(r) {
+			s.writeError(w, r, errorf(http.StatusForbidden, "cross-origin %s from %s refused: use the page this server serves, or a client that sends no Origin header", r.Method, r.Header.Get("Origin")))
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		defer func() {
@@ -109,6 +115,23 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// crossSite reports a request that changes state (not GET, HEAD or
+// OPTIONS) sent by a browser from a page of another origin: a web page
+// elsewhere must not upload to, or run the model of, a server on the
+// user's machine. Scripts and 3D Slicer send no Origin header and pass.
+func crossSite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
 }
 
 // statusRecorder remembers the status a handler answered with, for the

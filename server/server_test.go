@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"net/http"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -370,5 +371,35 @@ func TestEmbedThenStatusIsReady(t *testing.T) {
 	raw, _ := json.Marshal(info)
 	if strings.Contains(string(raw), s.ID) {
 		t.Error("info reveals a session ID")
+	}
+}
+
+func TestCrossSiteRequestsAreRefused(t *testing.T) {
+	_, ts := testServer(t, NewFloodFill(), nil)
+	img, _, _ := sceneImage()
+	ct, body := multipartBody(t, "file", map[string][]byte{"a.png": pngBytes(t, img)}, nil)
+	send := func(origin string) int {
+		req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for origin, want := range map[string]int{
+		"":                    201, // scripts, 3D Slicer
+		ts.URL:                201, // the server's own page
+		"http://evil.example": 403,
+		"http://127.0.0.1:1":  403,
+		"null":                403,
+	} {
+		if got := send(origin); got != want {
+			t.Errorf("Origin %q: status %d, want %d", origin, got, want)
+		}
 	}
 }
