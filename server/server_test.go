@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"net/http"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
