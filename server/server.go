@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/synthfm/synthfm/medimg"
@@ -31,9 +32,11 @@ type Server struct {
 	log      *slog.Logger
 	sessions *sessionStore
 	cache    *embeddingCache
-	// ctx bounds background work (embeddings); cancel ends it at Close.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// ctx bounds background work (embeddings, the session sweeper); cancel
+	// ends it at Close.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	sweeping sync.WaitGroup
 }
 
 // New returns a server for the model. It creates cfg.DataDir when needed.
@@ -50,16 +53,38 @@ func New(cfg Config, model Segmenter) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		cfg: cfg, model: model, log: cfg.Logger, sessions: st,
 		cache: newEmbeddingCache(cfg.CacheBytes, cfg.ConcurrentEmbeds),
 		ctx:   ctx, cancel: cancel,
-	}, nil
+	}
+	s.sweeping.Add(1)
+	go s.sweep()
+	return s, nil
+}
+
+// sweep removes expired sessions (and their memory and files) even when no
+// request comes to do it, until Close.
+func (s *Server) sweep() {
+	defer s.sweeping.Done()
+	t := time.NewTicker(min(time.Minute, max(s.cfg.SessionTTL/4, 10*time.Millisecond)))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			s.sessions.mu.Lock()
+			s.sessions.purgeExpiredLocked(now)
+			s.sessions.mu.Unlock()
+		}
+	}
 }
 
 // Close stops background work and removes every session's files.
 func (s *Server) Close() error {
 	s.cancel()
+	s.sweeping.Wait()
 	return s.sessions.close()
 }
 
