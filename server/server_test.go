@@ -268,7 +268,7 @@ func TestNoRequestReachesFilesOutsideTheDataFolder(t *testing.T) {
 
 func TestSessionsExpireAndAreBounded(t *testing.T) {
 	srv, ts := testServer(t, NewFloodFill(), func(c *Config) {
-		c.SessionTTL = 300 * time.Millisecond
+		c.SessionTTL = time.Second
 		c.MaxSessions = 2
 	})
 	img, _, _ := sceneImage()
@@ -279,7 +279,7 @@ func TestSessionsExpireAndAreBounded(t *testing.T) {
 		t.Fatalf("third session: %d %s", status, b)
 	}
 	// No request comes: the sweeper removes them.
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if n, _ := srv.sessions.stats(); n != 0 {
 		t.Fatalf("%d sessions left after expiry", n)
 	}
