@@ -1,6 +1,4 @@
-// Package server serves a promptable segmentation model over HTTP: a web
-// page for clicking on images, a JSON API for scripts, and the MONAI Label
-// REST subset that 3D Slicer's MONAI Label plugin uses.
+// Package server serves a promptable segmentation model over HTTP to a web page, scripts and 3D Slicer.
 package server
 
 import (

@@ -1,12 +1,11 @@
-// Package monailabel answers the subset of the MONAI Label REST API that 3D
-// Slicer's MONAI Label plugin uses for interactive 2-D segmentation: server
-// info, image sessions and deepgrow-style inference with clicks.
-//
-// It only translates the protocol; a Backend (the server package) holds the
-// images and the model. The request and response shapes follow MONAI
-// Label's endpoints (monailabel/endpoints/{info,session,infer}.py) and the
-// plugin's client (plugins/slicer/MONAILabel/MONAILabelLib/client.py).
+// Package monailabel answers the MONAI Label REST subset 3D Slicer's plugin uses for 2-D clicks.
 package monailabel
+
+// The package only translates the protocol (server info, image sessions,
+// deepgrow-style inference with clicks); a Backend (the server package)
+// holds the images and the model. The request and response shapes follow
+// MONAI Label's endpoints (monailabel/endpoints/{info,session,infer}.py) and
+// the plugin's client (plugins/slicer/MONAILabel/MONAILabelLib/client.py).
 
 import (
 	"context"

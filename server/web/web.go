@@ -1,5 +1,4 @@
-// Package web holds the interactive segmentation page (plain HTML, CSS and
-// JavaScript, no build step), embedded into the binary.
+// Package web embeds the interactive segmentation page (plain HTML, CSS, JavaScript; no build step).
 package web
 
 import (
