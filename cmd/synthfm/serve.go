@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/server"
 )
 
@@ -34,7 +35,8 @@ with SAM's state_dict names: SAM, MedSAM with --medsam, or weights trained by
 synthfm) and the architecture of --model-config (a preset: vit_b, vit_l,
 vit_h, or a config JSON file; by default recognised from the weights), loaded
 as synthfm segment loads it. Without --checkpoint the built-in model is served.
---model flood-fill serves a classical flood fill instead (no weights needed).
+--model baseline serves the evaluation's region-growing baseline and
+--model flood-fill a classical flood fill instead (no weights needed).
 
 Example:
   synthfm serve --addr 127.0.0.1:8000 --checkpoint sam_vit_b_01ec64.pth
@@ -52,7 +54,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
 	d := server.DefaultConfig()
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one)")
-	model := fs.String("model", "sam", "model: sam (weights from --checkpoint) or flood-fill (classical, no weights)")
+	model := fs.String("model", "sam", "model: sam (weights from --checkpoint), baseline (the evaluation's region growing) or flood-fill (classical flood fill)")
 	ckpt := fs.String("checkpoint", "", "SAM weights, .pth or .safetensors (default: the built-in model)")
 	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: recognised from the checkpoint)")
 	medsam := fs.Bool("medsam", false, "feed images scaled to [0,1] (MedSAM checkpoints) instead of SAM's mean/std normalisation")
@@ -119,9 +121,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 // loadModel returns the segmenter a serve command asked for.
 func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (server.Segmenter, error) {
 	switch strings.ToLower(kind) {
-	case "flood-fill", "floodfill":
+	case "flood-fill", "floodfill", "baseline":
 		if ckpt != "" || config != "" || medsam {
 			return nil, usageError{"--checkpoint, --model-config and --medsam are for --model sam"}
+		}
+		if kind == "baseline" {
+			return server.NewEvalModel(baseline.NewRegionGrow(), "the evaluation's baseline: seeded region growing from the clicks"), nil
 		}
 		return server.NewFloodFill(), nil
 	case "sam":
@@ -140,5 +145,5 @@ func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (ser
 		}
 		return server.NewSAM(p), nil
 	}
-	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam or flood-fill", kind)}
+	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam, baseline or flood-fill", kind)}
 }

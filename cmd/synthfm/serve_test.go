@@ -32,6 +32,7 @@ func (b *syncBuffer) String() string {
 
 func TestServeAnswersAndStopsOnCancel(t *testing.T) {
 	serveAndStop(t, "flood-fill", "--model", "flood-fill")
+	serveAndStop(t, "baseline", "--model", "baseline")
 }
 
 // serveAndStop runs `synthfm serve` with the model flags, checks that it
