@@ -244,9 +244,10 @@ func (s *Server) decodeSliceRequest(w http.ResponseWriter, r *http.Request, req 
 // PointJSON is a click: pixel column x, row y, label 1 (object) or 0
 // (background), as in SAM.
 type PointJSON struct {
-	X     float64 `json:"x"`
-	Y     float64 `json:"y"`
-	Label int     `json:"label"`
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	// Label is required: a missing label must not silently mean background.
+	Label *int `json:"label"`
 }
 
 // PredictRequest is a prompt on one slice.
@@ -265,10 +266,13 @@ type PredictRequest struct {
 func (req PredictRequest) prompt() (Prompt, error) {
 	var p Prompt
 	for i, pt := range req.Points {
-		if pt.Label != 0 && pt.Label != 1 {
-			return p, fmt.Errorf("point %d has label %d: use 1 for the object, 0 for background", i, pt.Label)
+		switch {
+		case pt.Label == nil:
+			return p, fmt.Errorf("point %d has no label: give 1 for the object, 0 for background", i)
+		case *pt.Label != 0 && *pt.Label != 1:
+			return p, fmt.Errorf("point %d has label %d: use 1 for the object, 0 for background", i, *pt.Label)
 		}
-		p.Points = append(p.Points, Point{X: pt.X, Y: pt.Y, Positive: pt.Label == 1})
+		p.Points = append(p.Points, Point{X: pt.X, Y: pt.Y, Positive: *pt.Label == 1})
 	}
 	switch len(req.Box) {
 	case 0:

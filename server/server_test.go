@@ -192,6 +192,10 @@ func TestBadRequestsGetA4xxWithAMessage(t *testing.T) {
 			status, b := do(t, "POST", ts.URL+"/api/sessions/"+s.ID+"/predict", "application/json", []byte(`{"points":[{"x":100,"y":5,"label":1}]}`))
 			return status, errorMessage(b)
 		}},
+		{"no label", 400, "no label", func() (int, string) {
+			status, b := do(t, "POST", ts.URL+"/api/sessions/"+s.ID+"/predict", "application/json", []byte(`{"points":[{"x":1,"y":5}]}`))
+			return status, errorMessage(b)
+		}},
 		{"bad label", 400, "label 2", func() (int, string) {
 			status, b := do(t, "POST", ts.URL+"/api/sessions/"+s.ID+"/predict", "application/json", []byte(`{"points":[{"x":1,"y":5,"label":2}]}`))
 			return status, errorMessage(b)
