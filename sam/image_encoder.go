@@ -16,7 +16,7 @@ import (
 // (<scope>/image_encoder/...); pass the model's root scope.
 func ImageEncoder(scope *model.Scope, cfg Config, x *Node) *Node {
 	emb, _ := imageEncoderStages(scope, cfg, x)
-	return emb
+	return nhwcToNCHW(emb)
 }
 
 // encoderStages are the intermediate outputs of the image encoder that the
@@ -27,6 +27,8 @@ type encoderStages struct {
 	neck       []*Node // [B, E, E, out] after neck.0..3 (channels-last)
 }
 
+// imageEncoderStages returns the embedding channels-last, [B, E, E, C], and
+// the intermediate stages.
 func imageEncoderStages(scope *model.Scope, cfg Config, x *Node) (*Node, encoderStages) {
 	var st encoderStages
 	dims := x.Shape().Dimensions
@@ -54,7 +56,7 @@ func imageEncoderStages(scope *model.Scope, cfg Config, x *Node) (*Node, encoder
 	st.neck = append(st.neck, n)
 	n = layerNorm(n, p.get(pre+"neck.3.weight"), p.get(pre+"neck.3.bias"), eps)
 	st.neck = append(st.neck, n)
-	return nhwcToNCHW(n), st
+	return n, st
 }
 
 // encoderBlock is one pre-norm transformer block on channels-last x [B,E,E,D],
@@ -75,8 +77,7 @@ func encoderBlock(p *params, cfg Config, i int, x *Node) *Node {
 	}
 	x = Add(shortcut, x)
 	y := layerNorm(x, p.get(pre+"norm2.weight"), p.get(pre+"norm2.bias"), eps)
-	y = linear(y, p.get(pre+"mlp.lin1.weight"), p.get(pre+"mlp.lin1.bias"))
-	y = gelu(y)
+	y = gelu(linear(y, p.get(pre+"mlp.lin1.weight"), p.get(pre+"mlp.lin1.bias")))
 	y = linear(y, p.get(pre+"mlp.lin2.weight"), p.get(pre+"mlp.lin2.bias"))
 	return Add(x, y)
 }
@@ -97,12 +98,12 @@ func encoderAttention(p *params, cfg Config, pre string, x *Node) *Node {
 	v := Squeeze(Slice(qkv, AxisElem(2)), 0)
 
 	scale := 1 / math.Sqrt(float64(hd))
-	attn := Einsum("bqc,bkc->bqk", MulScalar(q, scale), k)
+	var relH, relW *Node
 	if cfg.UseRelPos {
-		attn = addDecomposedRelPos(attn, q, p.get(pre+"rel_pos_h"), p.get(pre+"rel_pos_w"), s)
+		relH, relW = p.get(pre+"rel_pos_h"), p.get(pre+"rel_pos_w")
 	}
-	attn = Softmax(attn, -1)
-	out := Einsum("bqk,bkc->bqc", attn, v) // [B·heads, N, hd]
+	attn := softmax(relPosLogits(q, k, relH, relW, s, scale), -1)
+	out := DotGeneral(attn, []int{2}, []int{0}, v, []int{1}, []int{0}) // [B·heads, N, hd]
 	out = Reshape(out, b, heads, s, s, hd)
 	out = TransposeAllAxes(out, 0, 2, 3, 1, 4) // [B, S, S, heads, hd]
 	out = Reshape(out, b, s, s, d)

@@ -3,6 +3,7 @@ package sam
 import (
 	"math"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
@@ -18,13 +19,16 @@ import (
 // differences in ops_test.go.
 
 // linear applies a torch nn.Linear: x[..., in] · wᵀ + b, w in PyTorch's
-// [out, in] layout; b may be nil.
+// [out, in] layout; b may be nil. It is GoMLX's fused dense op, which adds
+// the bias in the matmul's output buffer (a broadcast Add is a slow generic
+// loop in the Go backend).
 func linear(x, w, b *Node) *Node {
-	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
-	if b != nil {
-		y = Add(y, ExpandLeftToRank(b, y.Rank()))
-	}
-	return y
+	return nn.Dense(x, w, b, compute.DenseLayoutOutputsInput)
+}
+
+// linearRelu is relu(linear(x, w, b)) with the activation fused too.
+func linearRelu(x, w, b *Node) *Node {
+	return nn.Dense(x, w, b, compute.DenseLayoutOutputsInput, activation.TypeRelu)
 }
 
 // layerNorm normalises over the last axis: (x−mean)/sqrt(var+eps)·w + b with
@@ -34,11 +38,54 @@ func layerNorm(x, w, b *Node, eps float64) *Node {
 	return nn.LayerNorm(x, []int{x.Rank() - 1}, eps, w, b, nil)
 }
 
-// gelu is the exact (erf) GELU that SAM uses.
-func gelu(x *Node) *Node { return activation.Gelu(x) }
+// gelu is the exact (erf) GELU that SAM uses: GoMLX's fused GELU forward,
+// with a hand-written derivative Φ(x) + x·φ(x) for the backward pass.
+// GoMLX differentiates its own decomposition instead, whose Exp is 50×
+// slower in GOEXPERIMENT=simd builds (scalar math.Exp after AVX-512 code);
+// here φ comes from the fused softmax's polynomial exp (expNeg).
+func gelu(x *Node) *Node {
+	out, fused := InternalFusedOpCaller(
+		func() *Node { return BackendFusedGelu(x, true) },
+		func() *Node {
+			return IdentityWithCustomGradient(x, func(x, v *Node) *Node {
+				cdf := MulScalar(OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))), 0.5)
+				pdf := MulScalar(expNeg(MulScalar(Square(x), 0.5)), 1/math.Sqrt(2*math.Pi))
+				return Mul(v, Add(cdf, Mul(x, pdf)))
+			})
+		}, true)
+	if !fused {
+		return activation.Gelu(x)
+	}
+	return out
+}
 
-// relu is max(x, 0).
-func relu(x *Node) *Node { return activation.Relu(x) }
+// softmax over axis: GoMLX's fused softmax forward, with the backward pass
+// written from its output, s⊙(v − Σ v⊙s), instead of GoMLX's default of
+// differentiating a decomposition that recomputes Exp (slow in simd builds).
+func softmax(x *Node, axis int) *Node {
+	axis = MustAdjustAxis(axis, x)
+	var out *Node
+	out, fused := InternalFusedOpCaller(
+		func() *Node { return BackendFusedSoftmax(x, axis) },
+		func() *Node {
+			return IdentityWithCustomGradient(x, func(_, v *Node) *Node {
+				return Mul(out, Sub(v, ReduceAndKeep(Mul(v, out), ReduceSum, axis)))
+			})
+		}, true)
+	if !fused {
+		return Softmax(x, axis)
+	}
+	return out
+}
+
+// expNeg is e^(−a) for a ≥ 0 without the Exp op: the fused softmax of the
+// pair (−a, 0) is σ = e^(−a)/(1+e^(−a)), so e^(−a) = σ/(1−σ) (1−σ ≥ ½, so
+// no precision is lost). Only gradients use it.
+func expNeg(a *Node) *Node {
+	pair := Stack([]*Node{Neg(a), ZerosLike(a)}, -1)
+	sigma := Squeeze(SliceAxis(Softmax(StopGradient(pair), -1), -1, AxisElem(0)), -1)
+	return Div(sigma, OneMinus(sigma))
+}
 
 // padZerosAfter appends n zeros at the end of axis (bottom/right padding).
 // It concatenates instead of using Pad, which has no gradient in GoMLX.
@@ -96,21 +143,38 @@ func relativeTable(relPos *Node, size int) *Node {
 	return DotGeneral(ConvertDType(sel, relPos.DType()), []int{2}, nil, relPos, []int{0}, nil)
 }
 
-// addDecomposedRelPos adds SAM's decomposed relative-position bias to the
-// attention logits attn [B, S·S, S·S] (queries and keys on the same S×S grid):
-// attn[b, (qh,qw), (kh,kw)] += ⟨q[b,qh,qw], Rh[qh,kh]⟩ + ⟨q[b,qh,qw], Rw[qw,kw]⟩,
-// with q [B, S·S, d] the unscaled queries.
-func addDecomposedRelPos(attn, q, relPosH, relPosW *Node, size int) *Node {
-	b, d := q.Shape().Dim(0), q.Shape().Dim(-1)
-	rh := relativeTable(relPosH, size) // [qh, kh, d]
-	rw := relativeTable(relPosW, size) // [qw, kw, d]
+// relPosLogits computes attention logits with SAM's decomposed relative
+// position bias for queries q and keys k [B, S·S, d] on the same S×S grid:
+//
+//	logits[b, (qh,qw), (kh,kw)] = scale·⟨q, k⟩ + ⟨q, Rh[qh,kh]⟩ + ⟨q, Rw[qw,kw]⟩
+//
+// (the bias uses the unscaled q). Instead of adding two broadcast bias
+// tensors of size B·S⁴ (generic broadcasting is a slow loop in the Go
+// backend), the bias terms become extra contracted dimensions of one matmul:
+// q' = [scale·q, relH(q), relW(q)] and k' = [k, onehot(kh), onehot(kw)], so
+// ⟨q', k'⟩ is the whole logit. Without relative positions (nil tables) it
+// is the plain scaled product.
+func relPosLogits(q, k, relPosH, relPosW *Node, size int, scale float64) *Node {
+	b, n, d := q.Shape().Dim(0), q.Shape().Dim(1), q.Shape().Dim(-1)
+	qs := MulScalar(q, scale)
+	if relPosH == nil {
+		return DotGeneral(qs, []int{2}, []int{0}, k, []int{2}, []int{0})
+	}
 	q4 := Reshape(q, b, size, size, d)
-	relH := Einsum("bhwc,hkc->bhwk", q4, rh)
-	relW := Einsum("bhwc,wkc->bhwk", q4, rw)
-	a := Reshape(attn, b, size, size, size, size)
-	a = Add(a, Reshape(relH, b, size, size, size, 1))
-	a = Add(a, Reshape(relW, b, size, size, 1, size))
-	return Reshape(a, b, size*size, size*size)
+	relH := Reshape(Einsum("bhwc,hkc->bhwk", q4, relativeTable(relPosH, size)), b, n, size) // [B, N, S(kh)]
+	relW := Reshape(Einsum("bhwc,wkc->bhwk", q4, relativeTable(relPosW, size)), b, n, size) // [B, N, S(kw)]
+	oneHot := make([]float32, n*2*size)
+	for kh := range size {
+		for kw := range size {
+			row := (kh*size + kw) * 2 * size
+			oneHot[row+kh] = 1
+			oneHot[row+size+kw] = 1
+		}
+	}
+	sel := ConvertDType(Reshape(Const(q.Graph(), oneHot), 1, n, 2*size), q.DType())
+	qx := Concatenate([]*Node{qs, relH, relW}, 2)                        // [B, N, d+2S]
+	kx := Concatenate([]*Node{k, BroadcastToDims(sel, b, n, 2*size)}, 2) // [B, N, d+2S]
+	return DotGeneral(qx, []int{2}, []int{0}, kx, []int{2}, []int{0})
 }
 
 // nchwToNHWC and nhwcToNCHW move the channel axis between PyTorch's layout
@@ -158,24 +222,6 @@ func conv3x3Same(x, w, b *Node) *Node {
 	patches := Concatenate(cols, 3) // [B, H, W, 9·Cin], ordered (dy, dx, cin)
 	wm := Reshape(TransposeAllAxes(w, 0, 2, 3, 1), out, 9*c)
 	return linear(patches, wm, b)
-}
-
-// convTranspose2x2 applies a torch ConvTranspose2d with kernel 2 and stride 2
-// to channels-last x [B,H,W,Cin]. Its windows do not overlap, so
-// out[2y+a, 2x+c, o] = b[o] + Σ_i x[y, x, i]·w[i, o, a, c]: one einsum and a
-// reshape. w is [in, out, 2, 2] (PyTorch's layout). GoMLX has no transposed
-// convolution op.
-func convTranspose2x2(x, w, b *Node) *Node {
-	dims := x.Shape().Dimensions
-	n, h, wd := dims[0], dims[1], dims[2]
-	out := w.Shape().Dim(1)
-	y := Einsum("bhwi,ioac->bhwaco", x, w)    // [B, H, W, 2, 2, out]
-	y = TransposeAllAxes(y, 0, 1, 3, 2, 4, 5) // [B, H, 2, W, 2, out]
-	y = Reshape(y, n, 2*h, 2*wd, out)
-	if b != nil {
-		y = Add(y, ExpandLeftToRank(b, 4))
-	}
-	return y
 }
 
 // bilinearMatrix returns the [out, in] matrix of a 1-D linear interpolation

@@ -112,8 +112,7 @@ func TestOpGradients(t *testing.T) {
 		q := Squeeze(Slice(qkv, AxisElem(0)), 0)
 		k := Squeeze(Slice(qkv, AxisElem(1)), 0)
 		v := Squeeze(Slice(qkv, AxisElem(2)), 0)
-		attn := Einsum("bqc,bkc->bqk", MulScalar(q, 0.5), k)
-		attn = Softmax(addDecomposedRelPos(attn, q, relH, relW, ws), -1)
+		attn := Softmax(relPosLogits(q, k, relH, relW, ws, 0.5), -1)
 		out := Reshape(Einsum("bqk,bkc->bqc", attn, v), nb, heads, ws, ws, hd)
 		out = Reshape(TransposeAllAxes(out, 0, 2, 3, 1, 4), nb, ws, ws, heads*hd)
 		return windowUnpartition(out, ws, hp, wp, s, s)
@@ -135,9 +134,23 @@ func TestOpGradients(t *testing.T) {
 		return conv3x3Same(in[0], in[1], nil)
 	}, []*tensors.Tensor{randTensor64(rng, 1, 4, 5, 3), randTensor64(rng, 2, 3, 3, 3)}, samples)
 
-	checkGradients(t, backend, "transposed conv k2s2", func(in []*Node) *Node {
-		return convTranspose2x2(in[0], in[1], in[2])
-	}, []*tensors.Tensor{randTensor64(rng, 2, 3, 4, 5), randTensor64(rng, 5, 3, 2, 2), randTensor64(rng, 3)}, samples)
+	// Transposed conv k2s2 as the decoder runs it: the per-pixel matmul with
+	// bias (and GELU) fused, then the pixel shuffle of two layers at once.
+	checkGradients(t, backend, "transposed conv k2s2 ×2 + unshuffle", func(in []*Node) *Node {
+		u := convTranspose2x2Flat(in[0], in[1], in[2]) // [B, E, E, 4·3]
+		u = Reshape(u, 2, 3, 3, 4, 3)
+		u = gelu(convTranspose2x2Flat(u, in[3], in[4])) // [B, E, E, 4, 4·2]
+		u = TransposeAllAxes(Reshape(u, 2, 3*3*16, 2), 0, 2, 1)
+		return unshuffle(u, 3)
+	}, []*tensors.Tensor{randTensor64(rng, 2, 3, 3, 5), randTensor64(rng, 5, 3, 2, 2), randTensor64(rng, 3),
+		randTensor64(rng, 3, 2, 2, 2), randTensor64(rng, 2)}, samples)
+
+	checkGradients(t, backend, "softmax (custom VJP)", func(in []*Node) *Node {
+		return softmax(in[0], 1)
+	}, []*tensors.Tensor{randTensor64(rng, 3, 5, 4)}, samples)
+	checkGradients(t, backend, "gelu (custom VJP)", func(in []*Node) *Node {
+		return gelu(MulScalar(in[0], 3))
+	}, []*tensors.Tensor{randTensor64(rng, 4, 7)}, samples)
 
 	for _, size := range [][4]int{{4, 6, 9, 13}, {9, 7, 4, 3}} {
 		checkGradients(t, backend, fmt.Sprintf("bilinear resize %dx%d→%dx%d", size[0], size[1], size[2], size[3]), func(in []*Node) *Node {

@@ -41,7 +41,7 @@ func TestEncoderParity(t *testing.T) {
 				backend := newBackend(t)
 				exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) []*Node {
 					emb, st := imageEncoderStages(scope, f.cfg, x)
-					outs := []*Node{emb, st.patchEmbed}
+					outs := []*Node{nhwcToNCHW(emb), st.patchEmbed}
 					outs = append(outs, st.blocks...)
 					for _, n := range st.neck {
 						outs = append(outs, nhwcToNCHW(n))

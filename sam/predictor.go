@@ -27,7 +27,7 @@ type Predictor struct {
 	prep    imageproc.Preprocessor
 	encode  *model.Exec
 	decode  *model.Exec
-	pe      *tensors.Tensor // dense positional encoding [1, C, E, E], fixed by the weights
+	pe      *tensors.Tensor // dense positional encoding [1, E, E, C] (channels-last), fixed by the weights
 }
 
 // PredictorOptions adjusts a Predictor.
@@ -61,22 +61,25 @@ func NewPredictor(backend compute.Backend, store *model.Store, cfg Config, opts 
 	}
 	p.prep.Normalization = opts.Normalization
 	var err error
+	// Embeddings and the PE stay channels-last between the graphs, which
+	// saves the decoder transposes on every click.
 	if p.encode, err = model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
-		return ImageEncoder(scope, cfg, x)
+		emb, _ := imageEncoderStages(scope, cfg, x)
+		return emb
 	}); err != nil {
 		return nil, fmt.Errorf("sam: building the image encoder: %w", err)
 	}
 	if p.decode, err = model.NewExec(backend, store, func(scope *model.Scope, in []*Node) []*Node {
 		emb, pe := in[0], in[1]
 		points, labels, box, mask := splitPromptInputs(in[2:])
-		sparse, dense := PromptEncoder(scope, cfg, points, labels, box, mask)
-		masks, iou := MaskDecoder(scope, cfg, emb, pe, sparse, dense)
-		return []*Node{masks, iou}
+		sparse, dense := promptEncoderNHWC(scope, cfg, points, labels, box, mask)
+		st := maskDecoderNHWC(scope, cfg, emb, pe, sparse, dense)
+		return []*Node{st.masks, st.iou}
 	}); err != nil {
 		return nil, fmt.Errorf("sam: building the mask decoder: %w", err)
 	}
 	pe, err := model.ExecOnce(backend, store, func(scope *model.Scope, g *Graph) *Node {
-		return DensePositionalEncoding(scope, cfg, g)
+		return nchwToNHWC(DensePositionalEncoding(scope, cfg, g))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sam: computing the dense positional encoding: %w", err)
@@ -129,16 +132,35 @@ func splitPromptInputs(in []*Node) (points, labels, box, mask *Node) {
 // Config returns the model's architecture.
 func (p *Predictor) Config() Config { return p.cfg }
 
-// Embedding is an encoded image: the image embedding [1, C, E, E] and the
-// geometry that maps prompts onto the model input and masks back.
+// Embedding is an encoded image: the image embedding and the geometry that
+// maps prompts onto the model input and masks back.
 type Embedding struct {
 	Geometry imageproc.Geometry
-	emb      *tensors.Tensor
+	emb      *tensors.Tensor // [1, E, E, C], channels-last
 }
 
-// Data returns a copy of the embedding values (C·E·E float32, NCHW), for
-// caching or inspection.
-func (e *Embedding) Data() ([]float32, error) { return tensors.CopyFlatData[float32](e.emb) }
+// Data returns a copy of the embedding values in PyTorch's layout
+// ([1, C, E, E] flattened, as SamPredictor.get_image_embedding), for caching
+// or inspection.
+func (e *Embedding) Data() ([]float32, error) {
+	hwc, err := tensors.CopyFlatData[float32](e.emb)
+	if err != nil {
+		return nil, err
+	}
+	d := e.emb.Shape().Dimensions
+	return transposeHWC(hwc, d[1]*d[2], d[3]), nil
+}
+
+// transposeHWC swaps the two axes of an [n, c] row-major matrix.
+func transposeHWC(x []float32, n, c int) []float32 {
+	out := make([]float32, len(x))
+	for i := range n {
+		for j := range c {
+			out[j*n+i] = x[i*c+j]
+		}
+	}
+	return out
+}
 
 // SizeBytes is the memory the embedding holds.
 func (e *Embedding) SizeBytes() int64 { return int64(e.emb.Shape().Memory()) }
@@ -153,7 +175,7 @@ func (p *Predictor) NewEmbedding(data []float32, geom imageproc.Geometry) (*Embe
 	if geom.InputSize != p.cfg.ImgSize {
 		return nil, fmt.Errorf("sam: geometry is for a %d input, the model takes %d", geom.InputSize, p.cfg.ImgSize)
 	}
-	return &Embedding{Geometry: geom, emb: tensors.FromFlatDataAndDimensions(data, 1, c, e, e)}, nil
+	return &Embedding{Geometry: geom, emb: tensors.FromFlatDataAndDimensions(transposeHWC(data, c, e*e), 1, e, e, c)}, nil
 }
 
 // Encode runs SetImage: resize on the longest side, normalise, pad, encode.

@@ -33,6 +33,13 @@ const (
 // point is appended, so N' = N + 1 (points) or N + 2 (points and a box).
 // B is taken from the first non-nil prompt (1 when all are nil).
 func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskInput *Node) (sparse, dense *Node) {
+	sparse, dense = promptEncoderNHWC(scope, cfg, points, labels, boxes, maskInput)
+	return sparse, nhwcToNCHW(dense)
+}
+
+// promptEncoderNHWC is PromptEncoder with the dense embeddings channels-last,
+// [B, E, E, C].
+func promptEncoderNHWC(scope *model.Scope, cfg Config, points, labels, boxes, maskInput *Node) (sparse, dense *Node) {
 	first := firstNonNil(points, boxes, maskInput)
 	if first == nil {
 		exceptions.Panicf("sam.PromptEncoder: at least one prompt (points, boxes or mask) is needed to know the graph")
@@ -81,10 +88,10 @@ func PromptEncoder(scope *model.Scope, cfg Config, points, labels, boxes, maskIn
 
 	e := cfg.EmbeddingSize()
 	if maskInput != nil {
-		dense = nhwcToNCHW(maskDownscaling(p, cfg, maskInput))
+		dense = maskDownscaling(p, cfg, maskInput)
 	} else {
-		nm := Reshape(p.get(pre+"no_mask_embed.weight"), 1, c, 1, 1)
-		dense = BroadcastToDims(nm, batch, c, e, e)
+		nm := Reshape(p.get(pre+"no_mask_embed.weight"), 1, 1, 1, c)
+		dense = BroadcastToDims(nm, batch, e, e, c)
 	}
 	return sparse, dense
 }
