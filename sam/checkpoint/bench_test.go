@@ -49,10 +49,18 @@ func vitBFiles(b *testing.B) (pth, st string) {
 	return pth, st
 }
 
-// BenchmarkReadViTB reads a ViT-B-sized checkpoint in each format.
+// BenchmarkReadViTB reads a ViT-B-sized checkpoint in each format, next to
+// os.ReadFile of the .safetensors file (the raw I/O) as the baseline.
 // Run: go test ./sam/checkpoint -run '^$' -bench ReadViTB -benchtime 3x
 func BenchmarkReadViTB(b *testing.B) {
 	pth, st := vitBFiles(b)
+	b.Run("os.ReadFile", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := os.ReadFile(st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, p := range []string{pth, st} {
 		b.Run(filepath.Ext(p)[1:], func(b *testing.B) {
 			for b.Loop() {

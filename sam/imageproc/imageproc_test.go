@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"golang.org/x/image/draw"
 )
 
 // Pillow's bilinear weights worked out by hand for 2 → 4 pixels: outputs
@@ -187,25 +189,49 @@ func TestMasksValidation(t *testing.T) {
 	}
 }
 
+// BenchmarkResizeLongestSide1024 resizes a 1500×2000 image to 768×1024 with
+// the Pillow-exact resize, next to golang.org/x/image/draw's bilinear scaler
+// (not Pillow-exact) on the same pixels as the baseline.
+// Run: go test ./sam/imageproc -run '^$' -bench . -benchtime 20x
 func BenchmarkResizeLongestSide1024(b *testing.B) {
 	src := NewImage(1500, 2000)
 	for i := range src.Pix {
 		src.Pix[i] = uint8(i * 7)
 	}
-	r, _ := NewResizer(1500, 2000, 768, 1024)
-	b.ResetTimer()
-	for b.Loop() {
-		r.Resize(src)
-	}
+	b.Run("pillow-exact", func(b *testing.B) {
+		r, _ := NewResizer(1500, 2000, 768, 1024)
+		for b.Loop() {
+			r.Resize(src)
+		}
+	})
+	b.Run("xdraw-bilinear", func(b *testing.B) {
+		in := src.ToNRGBA()
+		for b.Loop() {
+			out := image.NewNRGBA(image.Rect(0, 0, 1024, 768))
+			draw.BiLinear.Scale(out, out.Bounds(), in, in.Bounds(), draw.Src, nil)
+		}
+	})
 }
 
+// BenchmarkPostprocessMasks maps one 256² low-res mask to a 1500×2000
+// image, next to x/image/draw's bilinear scaling of a 256² grey image to
+// 1500×2000 as the baseline.
 func BenchmarkPostprocessMasks(b *testing.B) {
 	g, _ := NewGeometry(1500, 2000, 1024)
 	low := Masks{N: 1, H: 256, W: 256, Data: make([]float32, 256*256)}
 	for i := range low.Data {
 		low.Data[i] = float32(i%97) - 48
 	}
-	for b.Loop() {
-		PostprocessMasks(low, g)
-	}
+	b.Run("postprocess", func(b *testing.B) {
+		for b.Loop() {
+			PostprocessMasks(low, g)
+		}
+	})
+	b.Run("xdraw-bilinear-gray", func(b *testing.B) {
+		in := image.NewGray(image.Rect(0, 0, 256, 256))
+		for b.Loop() {
+			out := image.NewGray(image.Rect(0, 0, 2000, 1500))
+			draw.BiLinear.Scale(out, out.Bounds(), in, in.Bounds(), draw.Src, nil)
+		}
+	})
 }
