@@ -4,26 +4,43 @@ package mlbackend
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 )
 
-// DefaultConfig is the pure-Go backend configuration every command and test
-// uses (see New for why).
-const DefaultConfig = ""
+// DefaultConfig is the pure-Go backend's option list that every command and
+// test uses. "ops_sequential" runs a graph's operations one after another on
+// the calling goroutine; each kernel (matmul, GELU, …) still uses all cores.
+//
+// Why: GoMLX 0.28.2's parallel op scheduler can deadlock. It runs each ready
+// operation as a task of a worker pool of 2×GOMAXPROCS slots, and a matmul
+// inside such a task waits for a free slot to fan out its own workers; when
+// every slot holds a matmul that waits, nothing moves. With 2 cores (4 slots)
+// a graph with four independent matmuls hangs at once (see stress_test.go).
+// With ops_sequential no task ever waits on the pool, so it cannot happen;
+// "parallelism=-1" (an unbounded pool) also avoids it but prints a line on
+// standard output each time a backend is created, and was not faster on the
+// SAM encoder, decoder or training step (docs/benchmarks.md, "SAM model").
+const DefaultConfig = "ops_sequential"
 
 // EnvVar overrides DefaultConfig, for measuring alternatives (for example
-// SYNTHFM_GOMLX_CONFIG=ops_sequential); the value is the Go backend's
-// comma-separated option list.
+// SYNTHFM_GOMLX_CONFIG=parallelism=-1); the value is the Go backend's
+// comma-separated option list. Settings that can deadlock are refused.
 const EnvVar = "SYNTHFM_GOMLX_CONFIG"
 
 // New returns a new pure-Go GoMLX backend. It imports the Go backend
 // directly, not GoMLX's default backend set, so that CGO_ENABLED=0 builds
-// work (the XLA backend needs cgo).
+// work (the XLA backend needs cgo). Tensors are bound to the backend that
+// made them: share one backend between graphs that exchange tensors.
 func New() (compute.Backend, error) {
 	config := DefaultConfig
 	if v, ok := os.LookupEnv(EnvVar); ok {
+		if !deadlockFree(v) {
+			return nil, fmt.Errorf("%s=%q: GoMLX's parallel op scheduler can deadlock with a bounded worker pool; add ops_sequential or parallelism=-1", EnvVar, v)
+		}
 		config = v
 	}
 	b, err := gobackend.New(config)
@@ -31,4 +48,22 @@ func New() (compute.Backend, error) {
 		return nil, fmt.Errorf("GoMLX backend (config %q): %w", config, err)
 	}
 	return b, nil
+}
+
+// deadlockFree reports whether a Go backend option list avoids the
+// scheduler deadlock: sequential op execution, or a worker pool that never
+// makes a task wait (parallelism ≤ 0: -1 unbounded, 0 inline).
+func deadlockFree(config string) bool {
+	for _, opt := range strings.Split(config, ",") {
+		key, value, _ := strings.Cut(strings.TrimSpace(opt), "=")
+		switch key {
+		case "ops_sequential":
+			return true
+		case "parallelism":
+			if n, err := strconv.Atoi(value); err == nil && n <= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
