@@ -3,34 +3,67 @@ package train
 import (
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/synthfm/synthfm/prompts"
+	"github.com/synthfm/synthfm/sam"
+	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
-// example is one training or validation sample with its prompts.
+// example is one training sample with its prompts.
 type example struct {
 	index  int         // position in its stream
-	image  *image.Gray // S×S, the model's input size
+	input  []float32   // SAM's model input [3, S, S] (see imageInput)
 	mask   *image.Gray // S×S ground truth (non-zero inside)
-	target []float32   // ground truth at the low resolution h×w: fraction of each cell inside
-	gtLow  *image.Gray // target binarised at 0.5, for refinement clicks
+	target []float32   // ground truth at the loss's resolution: fraction of each cell inside
+	gtLow  *image.Gray // ground truth at the low resolution binarised at 0.5, for refinement clicks
 	clicks []prompts.Click
 }
 
 // newExample prepares a sample for a model whose masks come out at
-// lowRes×lowRes. The image must be square and a multiple of lowRes.
-func newExample(index int, img, mask *image.Gray, lowRes int) (*example, error) {
+// lowRes×lowRes and a loss at lossRes×lossRes. The image must be square, of
+// the model's input size, and a multiple of both.
+func newExample(prep imageproc.Preprocessor, index int, img, mask *image.Gray, lowRes, lossRes int) (*example, error) {
 	s := img.Bounds().Dx()
 	if img.Bounds().Dy() != s || mask.Bounds().Size() != img.Bounds().Size() {
 		return nil, fmt.Errorf("sample %d: image %v and mask %v must be equal squares", index, img.Bounds().Size(), mask.Bounds().Size())
 	}
-	if lowRes <= 0 || s%lowRes != 0 {
-		return nil, fmt.Errorf("sample %d: image side %d is not a multiple of the mask resolution %d", index, s, lowRes)
+	for _, r := range []int{lowRes, lossRes} {
+		if r <= 0 || s%r != 0 {
+			return nil, fmt.Errorf("sample %d: image side %d is not a multiple of the mask resolution %d", index, s, r)
+		}
 	}
-	target, gtLow := downsampleMask(mask, lowRes)
-	return &example{index: index, image: img, mask: mask, target: target, gtLow: gtLow}, nil
+	_, gtLow := downsampleMask(mask, lowRes)
+	target, _ := downsampleMask(mask, lossRes)
+	input, err := imageInput(prep, img)
+	if err != nil {
+		return nil, fmt.Errorf("sample %d: %w", index, err)
+	}
+	return &example{index: index, input: input, mask: mask, target: target, gtLow: gtLow}, nil
+}
+
+// newPreprocessor is SAM's image preprocessing for the model: longest side
+// resized to img_size, normalised with the model's pixel statistics,
+// zero-padded (exactly what sam.Predictor does at inference).
+func newPreprocessor(cfg sam.Config) imageproc.Preprocessor {
+	p := imageproc.NewPreprocessor(cfg.ImgSize)
+	for c := range 3 {
+		p.PixelMean[c], p.PixelStd[c] = float32(cfg.PixelMean[c]), float32(cfg.PixelStd[c])
+	}
+	return p
+}
+
+// imageInput is the model input [3, S, S] of a grey image already at the
+// model's input size: replicated to RGB and normalised.
+func imageInput(prep imageproc.Preprocessor, img *image.Gray) ([]float32, error) {
+	b := img.Bounds()
+	if b.Dx() != prep.InputSize || b.Dy() != prep.InputSize {
+		return nil, fmt.Errorf("image %v is not the model's %d² input", b.Size(), prep.InputSize)
+	}
+	rgb := imageproc.FromImage(img)
+	return prep.NormalizePad(rgb)
 }
 
 // downsampleMask averages the mask over f×f cells (f = side/lowRes): the
@@ -62,29 +95,34 @@ func downsampleMask(mask *image.Gray, lowRes int) ([]float32, *image.Gray) {
 	return target, bin
 }
 
-// greyTensor stacks the examples' images as float32 [B, S, S] in 0..255.
-func greyTensor(batch []*example) *tensors.Tensor {
-	s := batch[0].image.Bounds().Dx()
-	data := make([]float32, len(batch)*s*s)
-	for i, ex := range batch {
-		dst := data[i*s*s:]
-		for y := 0; y < s; y++ {
-			row := ex.image.Pix[y*ex.image.Stride : y*ex.image.Stride+s]
-			for x, v := range row {
-				dst[y*s+x] = float32(v)
-			}
-		}
+// stackInputs stacks model inputs [3, S, S] into a batch [B, 3, S, S].
+func stackInputs(inputs [][]float32) *tensors.Tensor {
+	n := len(inputs[0])
+	s := int(math.Sqrt(float64(n / 3)))
+	data := make([]float32, 0, len(inputs)*n)
+	for _, in := range inputs {
+		data = append(data, in...)
 	}
-	return tensors.FromFlatDataAndDimensions(data, len(batch), s, s)
+	return tensors.FromFlatDataAndDimensions(data, len(inputs), 3, s, s)
 }
 
-// targetTensor stacks the low-resolution targets [B, h, w].
-func targetTensor(batch []*example, lowRes int) *tensors.Tensor {
-	data := make([]float32, 0, len(batch)*lowRes*lowRes)
+// inputTensor is the batch's model input [B, 3, S, S].
+func inputTensor(batch []*example) *tensors.Tensor {
+	inputs := make([][]float32, len(batch))
+	for i, ex := range batch {
+		inputs[i] = ex.input
+	}
+	return stackInputs(inputs)
+}
+
+// targetTensor stacks the examples' loss targets [B, r, r].
+func targetTensor(batch []*example) *tensors.Tensor {
+	r := int(math.Sqrt(float64(len(batch[0].target))))
+	data := make([]float32, 0, len(batch)*r*r)
 	for _, ex := range batch {
 		data = append(data, ex.target...)
 	}
-	return tensors.FromFlatDataAndDimensions(data, len(batch), lowRes, lowRes)
+	return tensors.FromFlatDataAndDimensions(data, len(batch), r, r)
 }
 
 // promptTensors turns the examples' clicks into points [B, N, 2] (x, y) and
@@ -147,13 +185,7 @@ func addRefinementClicks(batch []*example, r roundResult, masks, lowRes, inputSi
 	for b, ex := range batch {
 		logits := chosenMask(r, b, masks, lowRes, len(ex.clicks) == 1)
 		feedback = append(feedback, logits...)
-		pred := image.NewGray(image.Rect(0, 0, lowRes, lowRes))
-		for i, v := range logits {
-			if v > 0 {
-				pred.Pix[i] = 255
-			}
-		}
-		if c, ok := prompts.RefineClick(ex.gtLow, pred); ok {
+		if c, ok := prompts.RefineClick(ex.gtLow, binarise(logits, lowRes)); ok {
 			// The prompt encoder adds 0.5 (pixel centre); f·x + f/2 − 1 + 0.5
 			// is the cell's centre for even f.
 			ex.clicks = append(ex.clicks, prompts.Click{X: c.X*f + max(f/2-1, 0), Y: c.Y*f + max(f/2-1, 0), Positive: c.Positive})

@@ -92,12 +92,16 @@ type ValidationConfig struct {
 	// Samples of the fixed synthetic validation set, drawn with Seed.
 	Samples int    `json:"samples"`
 	Seed    uint64 `json:"seed"`
-	// Manifests are real evaluation manifests (see docs/evaluation.md);
-	// ManifestRoot resolves their relative paths; MaxCases caps the slices
+	// Manifests are real evaluation sets (built-in manifest names, .yaml
+	// manifests or folders, as synthfm eval takes them; docs/evaluation.md);
+	// ManifestRoot resolves their relative paths; MaxObjects caps the objects
 	// used per manifest (0: all).
 	Manifests    []string `json:"manifests,omitempty"`
 	ManifestRoot string   `json:"manifest_root,omitempty"`
-	MaxCases     int      `json:"max_cases,omitempty"`
+	MaxObjects   int      `json:"max_objects,omitempty"`
+	// BestBy chooses the validation Dice that picks the best checkpoint:
+	// "synthetic" (default) or "real" (the mean over the manifests).
+	BestBy string `json:"best_by,omitempty"`
 }
 
 // TotalSteps is the number of steps of the whole run.
@@ -137,7 +141,7 @@ func (c Config) Validate() error {
 		{c.Prompts.MinPositive >= 1 && c.Prompts.MaxPositive >= c.Prompts.MinPositive, "prompts: need 1 <= min_positive <= max_positive"},
 		{c.Prompts.MinNegative >= 0 && c.Prompts.MaxNegative >= c.Prompts.MinNegative, "prompts: need 0 <= min_negative <= max_negative"},
 		{c.Prompts.RefineRounds >= 0, "prompts: refine_rounds must be >= 0"},
-		{c.Validation.Every >= 0 && c.Validation.Samples >= 0 && c.Validation.MaxCases >= 0, "validation: every, samples and max_cases must be >= 0"},
+		{c.Validation.Every >= 0 && c.Validation.Samples >= 0 && c.Validation.MaxObjects >= 0, "validation: every, samples and max_objects must be >= 0"},
 		{c.CheckpointEvery >= 0, "checkpoint_every must be >= 0"},
 		{c.LogEvery >= 0, "log_every must be >= 0"},
 		{c.PrefetchDepth >= 0, "prefetch_depth must be >= 0"},
@@ -148,6 +152,18 @@ func (c Config) Validate() error {
 		if !ch.ok {
 			return fmt.Errorf("config %q: %s", c.Name, ch.msg)
 		}
+	}
+	switch c.Validation.BestBy {
+	case "", "synthetic":
+		if c.Validation.Samples == 0 && c.Validation.BestBy == "synthetic" {
+			return fmt.Errorf("config %q: validation: best_by synthetic needs samples > 0", c.Name)
+		}
+	case "real":
+		if len(c.Validation.Manifests) == 0 {
+			return fmt.Errorf("config %q: validation: best_by real needs manifests", c.Name)
+		}
+	default:
+		return fmt.Errorf("config %q: validation: best_by %q: want synthetic or real", c.Name, c.Validation.BestBy)
 	}
 	if err := c.Optimizer.Validate(); err != nil {
 		return fmt.Errorf("config %q: %w", c.Name, err)
@@ -172,10 +188,11 @@ func Preset(name string) (Config, error) {
 		MinLearningRate: 0,
 		WarmupFraction:  0.01,
 		Optimizer:       AdamW{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: 0.01},
-		Loss:            LossConfig{Kind: "dice", DiceSmooth: 1, FocalWeight: 20, FocalAlpha: 0.25, FocalGamma: 2, IoUWeight: 1},
-		Prompts:         PromptConfig{MinPositive: 1, MaxPositive: 5, MinNegative: 0, MaxNegative: 5, RefineRounds: 1},
-		Validation:      ValidationConfig{Samples: 100, Seed: 1_000_003},
-		PrefetchDepth:   2,
+		Loss: LossConfig{Kind: "dice", DiceSmooth: 1, FocalWeight: 20, FocalAlpha: 0.25, FocalGamma: 2, IoUWeight: 1,
+			Resolution: LossAtLowRes},
+		Prompts:       PromptConfig{MinPositive: 1, MaxPositive: 5, MinNegative: 0, MaxNegative: 5, RefineRounds: 1},
+		Validation:    ValidationConfig{Samples: 100, Seed: 1_000_003},
+		PrefetchDepth: 2,
 	}
 	switch name {
 	case "paper":
@@ -203,7 +220,7 @@ func Preset(name string) (Config, error) {
 		c.BatchSize = 2
 		c.LearningRate = 2e-3
 		c.Prompts.MaxPositive, c.Prompts.MaxNegative = 3, 2
-		c.Validation = ValidationConfig{Every: 10, Samples: 8, Seed: 1_000_003}
+		c.Validation = ValidationConfig{Every: 10, Samples: 8, Seed: 1_000_003, MaxObjects: 8}
 		c.CheckpointEvery = 5
 		c.LogEvery = 1
 	default:

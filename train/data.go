@@ -8,6 +8,7 @@ import (
 
 	"github.com/synthfm/synthfm/prompts"
 	"github.com/synthfm/synthfm/sam"
+	"github.com/synthfm/synthfm/sam/imageproc"
 	"github.com/synthfm/synthfm/synth"
 )
 
@@ -17,7 +18,9 @@ import (
 type dataSource struct {
 	gen       *synth.Generator
 	seed      uint64
-	lowRes    int
+	lowRes    int // side of the decoder's masks
+	lossRes   int // side of the loss's targets
+	prep      imageproc.Preprocessor
 	sampler   prompts.Sampler
 	workers   int
 	batchSize int
@@ -44,7 +47,8 @@ func newDataSource(cfg Config, samCfg sam.Config) (*dataSource, error) {
 	}
 	p := cfg.Prompts
 	return &dataSource{
-		gen: gen, seed: cfg.Data.Seed, lowRes: samCfg.LowResSize(), workers: workers, batchSize: cfg.BatchSize,
+		gen: gen, seed: cfg.Data.Seed, lowRes: samCfg.LowResSize(), lossRes: lossSize(cfg.Loss, samCfg),
+		workers: workers, batchSize: cfg.BatchSize, prep: newPreprocessor(samCfg),
 		sampler: prompts.Sampler{MinPos: p.MinPositive, MaxPos: p.MaxPositive, MinNeg: p.MinNegative, MaxNeg: p.MaxNegative},
 	}, nil
 }
@@ -59,7 +63,7 @@ func promptSeed(seed uint64, index int) uint64 {
 // newTrainingExample turns synthetic sample index into a training example
 // with a random number of clicks drawn by the training sampler.
 func (d *dataSource) newTrainingExample(index int, s *synth.Sample) (*example, error) {
-	ex, err := newExample(index, s.Image, s.Mask, d.lowRes)
+	ex, err := newExample(d.prep, index, s.Image, s.Mask, d.lowRes, d.lossRes)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,18 @@ type LossConfig struct {
 	// IoUWeight weighs the mean squared error between the IoU head's prediction
 	// and the IoU each mask actually reaches (0 leaves the IoU head untrained).
 	IoUWeight float64 `json:"iou_weight"`
+	// Resolution is where the loss compares masks: "low" on the decoder's
+	// low-resolution grid (img_size/4, the ground truth averaged over each
+	// cell, as MedSAM), or "input" after upsampling the logits bilinearly to
+	// the input size (as SAM), which gives small objects more weight.
+	Resolution string `json:"resolution"`
 }
+
+// Loss resolutions.
+const (
+	LossAtLowRes = "low"
+	LossAtInput  = "input"
+)
 
 // Validate reports the first meaningless setting.
 func (c LossConfig) Validate() error {
@@ -27,6 +38,9 @@ func (c LossConfig) Validate() error {
 	case "dice", "dice_focal":
 	default:
 		return fmt.Errorf("loss kind %q: want dice or dice_focal", c.Kind)
+	}
+	if c.Resolution != LossAtLowRes && c.Resolution != LossAtInput {
+		return fmt.Errorf("loss resolution %q: want %s or %s", c.Resolution, LossAtLowRes, LossAtInput)
 	}
 	if c.DiceSmooth < 0 {
 		return fmt.Errorf("loss dice_smooth %g must be >= 0", c.DiceSmooth)

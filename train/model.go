@@ -74,29 +74,6 @@ func trainable(path string) bool {
 	return true
 }
 
-// normaliseGraph turns 8-bit grey intensities [B, S, S] (0..255, as
-// float32) into the encoder's input [B, 3, S, S]: the grey channel
-// replicated to RGB and normalised with SAM's pixel mean and std.
-func normaliseGraph(cfg sam.Config, grey *Node) *Node {
-	g := grey.Graph()
-	b, s := grey.Shape().Dim(0), grey.Shape().Dim(1)
-	n := cfg.InChans
-	mean := make([]float32, n)
-	invStd := make([]float32, n)
-	for i := range n {
-		mean[i] = float32(cfg.PixelMean[i])
-		invStd[i] = float32(1 / cfg.PixelStd[i])
-	}
-	x := BroadcastToDims(Reshape(grey, b, 1, s, s), b, n, s, s)
-	x = Sub(x, Reshape(Const(g, mean), 1, n, 1, 1))
-	return Mul(x, Reshape(Const(g, invStd), 1, n, 1, 1))
-}
-
-// encodeGraph embeds grey images [B, S, S] (0..255) with the image encoder.
-func encodeGraph(scope *model.Scope, cfg sam.Config, grey *Node) *Node {
-	return sam.ImageEncoder(scope, cfg, normaliseGraph(cfg, grey))
-}
-
 // decodeGraph runs the prompt encoder and mask decoder on image embeddings
 // [B, C, E, E] with points [B, N, 2], labels [B, N] and an optional
 // low-resolution mask prompt [B, 1, 4E, 4E]; it returns all mask tokens'

@@ -23,18 +23,19 @@ type executors struct {
 	// target, multimask[, maskInput]); outputs (loss, segLoss, lowRes, iou).
 	train *model.Exec
 	// predict runs the model without updating it: inputs (x, points, labels,
-	// multimask); output the chosen mask's logits at the input size [B, S, S].
+	// multimask); output the chosen mask's low-resolution logits [B, h, w].
 	predict *model.Exec
 	// evaluate computes the training objective without updating the model:
 	// inputs (x, points, labels, target, multimask); outputs (loss, segLoss).
 	evaluate *model.Exec
-	// encode embeds grey images with the frozen encoder (nil when it trains).
+	// encode embeds images with the frozen encoder (nil when it trains).
 	encode *model.Exec
 }
 
 // newExecutors builds the executors of a model for a recipe. x, the image
-// input of train and predict, is the grey image [B, S, S] (0..255) when the
-// encoder trains and its embedding [B, C, E, E] when it is frozen.
+// input of train and predict, is SAM's preprocessed image [B, 3, S, S]
+// (normalised and padded, see imageInput) when the encoder trains and its
+// embedding [B, C, E, E] when it is frozen.
 func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, error) {
 	samCfg := m.Config
 	frozen := m.Encoder != nil
@@ -42,7 +43,7 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 		if frozen {
 			return x
 		}
-		return encodeGraph(scope, samCfg, x)
+		return sam.ImageEncoder(scope, samCfg, x)
 	}
 	var e executors
 	e.model = m
@@ -55,7 +56,7 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 		}
 		g := lr.Graph()
 		lowRes, iou := decodeGraph(scope, samCfg, embed(scope, x), points, labels, maskInput)
-		total, seg := PromptLoss(cfg.Loss, lowRes, iou, target, multimask)
+		total, seg := PromptLoss(cfg.Loss, lossLogits(cfg.Loss, samCfg, lowRes), iou, target, multimask)
 		params := variablesInUse(m.Store, g)
 		nodes := make([]*Node, len(params))
 		decay := make([]bool, len(params))
@@ -74,8 +75,7 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 	e.predict, err = model.NewExec(backend, m.Store, func(scope *model.Scope, in []*Node) *Node {
 		x, points, labels, multimask := in[0], in[1], in[2], in[3]
 		lowRes, iou := decodeGraph(scope, samCfg, embed(scope, x), points, labels, nil)
-		chosen := selectForClicks(lowRes, iou, multimask)
-		return sam.ResizeBilinear(chosen, samCfg.ImgSize, samCfg.ImgSize)
+		return selectForClicks(lowRes, iou, multimask)
 	})
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 	e.evaluate, err = model.NewExec(backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
 		x, points, labels, target, multimask := in[0], in[1], in[2], in[3], in[4]
 		lowRes, iou := decodeGraph(scope, samCfg, embed(scope, x), points, labels, nil)
-		total, seg := PromptLoss(cfg.Loss, lowRes, iou, target, multimask)
+		total, seg := PromptLoss(cfg.Loss, lossLogits(cfg.Loss, samCfg, lowRes), iou, target, multimask)
 		return []*Node{total, seg}
 	})
 	if err != nil {
@@ -92,8 +92,8 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 	}
 	e.evaluate.SetMaxCache(execCacheSize)
 	if frozen {
-		e.encode, err = model.NewExec(backend, m.Encoder, func(scope *model.Scope, grey *Node) *Node {
-			return encodeGraph(scope, samCfg, grey)
+		e.encode, err = model.NewExec(backend, m.Encoder, func(scope *model.Scope, x *Node) *Node {
+			return sam.ImageEncoder(scope, samCfg, x)
 		})
 		if err != nil {
 			return nil, err
@@ -102,12 +102,28 @@ func newExecutors(backend compute.Backend, m *Model, cfg Config) (*executors, er
 	return &e, nil
 }
 
+// lossLogits are the mask logits at the loss's resolution.
+func lossLogits(c LossConfig, samCfg sam.Config, lowRes *Node) *Node {
+	if c.Resolution == LossAtInput {
+		return sam.ResizeBilinear(lowRes, samCfg.ImgSize, samCfg.ImgSize)
+	}
+	return lowRes
+}
+
+// lossSize is the side of the masks the loss compares.
+func lossSize(c LossConfig, samCfg sam.Config) int {
+	if c.Resolution == LossAtInput {
+		return samCfg.ImgSize
+	}
+	return samCfg.LowResSize()
+}
+
 // roundInputs are the host tensors of one round of prompts for a batch.
 type roundInputs struct {
-	x         *tensors.Tensor // grey [B,S,S] or embeddings [B,C,E,E]
+	x         *tensors.Tensor // images [B,3,S,S] or embeddings [B,C,E,E]
 	points    *tensors.Tensor // [B,N,2] (x, y) in input pixels
 	labels    *tensors.Tensor // [B,N]: 1 positive, 0 negative, -1 padding
-	target    *tensors.Tensor // [B,h,w] ground truth at the low resolution, in [0,1]
+	target    *tensors.Tensor // [B,r,r] ground truth at the loss's resolution, in [0,1]
 	multimask *tensors.Tensor // [B]: 1 where the prompt is a single click
 	maskInput *tensors.Tensor // nil or [B,1,h,w]: previous round's logits
 }

@@ -62,7 +62,7 @@ type Result struct {
 // result so far; Run with Resume then continues exactly: same parameters,
 // optimiser state, schedule and position in the data stream.
 func Run(ctx context.Context, opts Options) (Result, error) {
-	t, err := newRun(opts)
+	t, err := newRun(ctx, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -78,13 +78,14 @@ type run struct {
 	model    *Model
 	exec     *executors
 	data     *dataSource
-	val      *validationSet
+	val      *validationSet   // the synthetic validation set, or nil
+	real     []*validationSet // the real manifests' sets
 	progress Progress
 	metrics  *MetricsLog
 	bar      *progressBar
 }
 
-func newRun(opts Options) (*run, error) {
+func newRun(ctx context.Context, opts Options) (*run, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -161,9 +162,21 @@ func newRun(opts Options) (*run, error) {
 		return nil, err
 	}
 	if cfg.Validation.Samples > 0 {
-		if r.val, err = newValidationSet(r.data, cfg.Validation.Samples, cfg.Validation.Seed, r.exec); err != nil {
+		if r.val, err = newSyntheticValidation(r.data, cfg.Validation.Samples, cfg.Validation.Seed, r.exec); err != nil {
 			return nil, err
 		}
+	}
+	root := cfg.Validation.ManifestRoot
+	if root == "" {
+		root = filepath.Join("..", "shared", "evaldata")
+	}
+	for _, spec := range cfg.Validation.Manifests {
+		v, err := newManifestValidation(ctx, spec, root, cfg.Validation.MaxObjects, cfg.Validation.Seed, r.data.prep, r.exec)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("real validation set", "name", v.name, "objects", len(v.cases))
+		r.real = append(r.real, v)
 	}
 	keep := -1
 	if opts.Resume {
@@ -184,7 +197,7 @@ func (r *run) close() {
 }
 
 // preparedBatch is a batch ready for the training step: its examples and
-// the model input (grey images, or frozen-encoder embeddings).
+// the model input (preprocessed images, or frozen-encoder embeddings).
 type preparedBatch struct {
 	step     int
 	examples []*example
@@ -195,7 +208,10 @@ type preparedBatch struct {
 // and, with a frozen encoder, the image embeddings. It runs in the prefetch
 // goroutine.
 func (r *run) prepare(step int, examples []*example) (*preparedBatch, error) {
-	x := greyTensor(examples)
+	x := inputTensor(examples)
+	for _, ex := range examples {
+		ex.input = nil // in the tensor now
+	}
 	if r.exec.encode != nil {
 		emb, err := r.exec.encode.Exec1(x)
 		if err != nil {
@@ -213,7 +229,7 @@ func (r *run) prepare(step int, examples []*example) (*preparedBatch, error) {
 func (r *run) trainBatch(b *preparedBatch, lr float64) (loss, seg float64, err error) {
 	cfgM := r.model.Config
 	lowRes := cfgM.LowResSize()
-	in := roundInputs{x: b.x, target: targetTensor(b.examples, lowRes)}
+	in := roundInputs{x: b.x, target: targetTensor(b.examples)}
 	rounds := 1 + r.cfg.Prompts.RefineRounds
 	for round := 0; round < rounds; round++ {
 		in.points, in.labels, in.multimask = promptTensors(b.examples)
@@ -288,7 +304,8 @@ func (r *run) loop(ctx context.Context) (Result, error) {
 		r.bar.add(r.cfg.BatchSize, p.Step, p.TotalSteps, loss)
 
 		logNow := r.cfg.LogEvery > 0 && p.Step%r.cfg.LogEvery == 0 || p.Step == p.TotalSteps
-		validateNow := r.val != nil && (r.cfg.Validation.Every > 0 && p.Step%r.cfg.Validation.Every == 0 || p.Step == p.TotalSteps)
+		validateNow := (r.val != nil || len(r.real) > 0) &&
+			(r.cfg.Validation.Every > 0 && p.Step%r.cfg.Validation.Every == 0 || p.Step == p.TotalSteps)
 		rec := Record{Step: p.Step, Epoch: float64(p.NextSample) / float64(r.cfg.SamplesPerEpoch)}
 		if logNow && windowSteps > 0 {
 			elapsed := time.Since(windowStart).Seconds()
@@ -305,7 +322,7 @@ func (r *run) loop(ctx context.Context) (Result, error) {
 				return res, err
 			}
 		}
-		if rec.Loss != nil || rec.ValDice != nil {
+		if rec.Loss != nil || rec.ValDice != nil || rec.ValReal != nil {
 			rec.Elapsed = time.Since(began).Seconds()
 			if err := r.metrics.Append(rec); err != nil {
 				return res, err
@@ -343,15 +360,35 @@ func (r *run) interrupted(res Result) (Result, error) {
 }
 
 // validate measures the validation Dice, records it and keeps the best
-// weights.
+// weights (by the synthetic set's Dice, or the real sets' mean; see
+// ValidationConfig.BestBy).
 func (r *run) validate(rec *Record, res *Result) error {
-	d, err := r.val.meanDice(r.exec)
-	if err != nil {
-		return err
-	}
-	rec.ValDice = ptr(d)
 	p := &r.progress
-	r.log.Info("validation", "step", p.Step, "dice", fmt.Sprintf("%.4f", d))
+	d := math.NaN()
+	if r.val != nil {
+		var err error
+		if d, err = r.val.meanDice(r.exec); err != nil {
+			return err
+		}
+		rec.ValDice = ptr(d)
+		r.log.Info("validation", "step", p.Step, "set", r.val.name, "dice", fmt.Sprintf("%.4f", d))
+	}
+	if len(r.real) > 0 {
+		rec.ValReal = map[string]float64{}
+		var sum float64
+		for _, v := range r.real {
+			rd, err := v.meanDice(r.exec)
+			if err != nil {
+				return err
+			}
+			rec.ValReal[v.name] = rd
+			sum += rd
+			r.log.Info("validation", "step", p.Step, "set", v.name, "dice", fmt.Sprintf("%.4f", rd))
+		}
+		if r.cfg.Validation.BestBy == "real" {
+			d = sum / float64(len(r.real))
+		}
+	}
 	if !math.IsNaN(d) && d > p.BestDice {
 		p.BestDice, p.BestStep = d, p.Step
 		res.BestDice, res.BestStep = d, p.Step

@@ -41,7 +41,7 @@ func TestTinyLossFallsOnFixedBatch(t *testing.T) {
 	cfg := tinyTestConfig(t)
 	cfg.BatchSize = 4
 	cfg.LearningRate = 1e-3
-	r, err := newRun(Options{Config: cfg, OutDir: t.TempDir(), Backend: testBackend(t)})
+	r, err := newRun(context.Background(), Options{Config: cfg, OutDir: t.TempDir(), Backend: testBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,13 +60,12 @@ func TestTinyLossFallsOnFixedBatch(t *testing.T) {
 	for i, ex := range b.examples {
 		clicks[i] = slices.Clone(ex.clicks)
 	}
-	lowRes := r.model.Config.LowResSize()
 	fixedLoss := func() float64 {
 		for i, ex := range b.examples {
 			ex.clicks = slices.Clone(clicks[i])
 		}
 		pts, lbl, mm := promptTensors(b.examples)
-		out, err := r.exec.evaluate.Exec(b.x, pts, lbl, targetTensor(b.examples, lowRes), mm)
+		out, err := r.exec.evaluate.Exec(b.x, pts, lbl, targetTensor(b.examples), mm)
 		if err != nil {
 			t.Fatal(err)
 		}
