@@ -2,6 +2,7 @@ package sam
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -90,6 +91,48 @@ func BenchmarkDecoderClickMultimaskViTB(b *testing.B) {
 	benchClick(b, OutputMultimask)
 }
 
+// BenchmarkDecoderGraphViTB is the prompt encoder and mask decoder alone
+// (all four mask tokens, no selection or upsampling), one click, the same
+// work as the PyTorch baseline's decoder_per_prompt.
+func BenchmarkDecoderGraphViTB(b *testing.B) {
+	backend := newBackend(b)
+	cfg, store := benchModel(b, backend)
+	rng := rand.New(rand.NewPCG(2, 2))
+	e := cfg.EmbeddingSize()
+	emb := randomF32(rng, 1, e, e, cfg.OutChans)
+	pe, err := model.ExecOnce(backend, store, func(scope *model.Scope, g *Graph) *Node {
+		return nchwToNHWC(DensePositionalEncoding(scope, cfg, g))
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, emb, pe, pts, labels *Node) []*Node {
+		sparse, dense := promptEncoderNHWC(scope, cfg, pts, labels, nil, nil)
+		st := maskDecoderNHWC(scope, cfg, emb, pe, sparse, dense)
+		return []*Node{st.masks, st.iou}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pts := tensors.FromFlatDataAndDimensions([]float32{512, 384}, 1, 1, 2)
+	labels := tensors.FromFlatDataAndDimensions([]float32{1}, 1, 1)
+	if _, err := exec.Exec(emb, pe, pts, labels); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := cpuTime()
+	defer reportCPU(b, start)
+	for b.Loop() {
+		out, err := exec.Exec(emb, pe, pts, labels)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range out {
+			o.FinalizeAll()
+		}
+	}
+}
+
 func benchClick(b *testing.B, mode OutputMode) {
 	backend := newBackend(b)
 	cfg, store := benchModel(b, backend)
@@ -141,16 +184,26 @@ func reportCPU(b *testing.B, start time.Duration) {
 // BenchmarkDecoderTrainStepViTB is the trainer's inner work at SAM size:
 // prompt encoder and mask decoder forward and backward (gradients of a loss
 // on all mask logits and IoUs with respect to every decoder parameter), for
-// a batch of 4 prompts on cached embeddings.
+// a batch of 1 or 4 one-click prompts on cached embeddings.
 func BenchmarkDecoderTrainStepViTB(b *testing.B) {
+	for _, batch := range []int{1, 4} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchTrainStep(b, batch) })
+	}
+}
+
+func benchTrainStep(b *testing.B, batch int) {
 	backend := newBackend(b)
 	cfg, store := benchModel(b, backend)
 	rng := rand.New(rand.NewPCG(3, 3))
-	const batch = 4
 	e, l, m := cfg.EmbeddingSize(), cfg.LowResSize(), cfg.NumMaskTokens()
 	emb := randomF32(rng, batch, cfg.OutChans, e, e)
-	pts := tensors.FromFlatDataAndDimensions([]float32{400, 300, 500, 320, 100, 900, 700, 700}, batch, 1, 2)
-	labels := tensors.FromFlatDataAndDimensions([]float32{1, 1, 1, 1}, batch, 1)
+	clicks := make([]float32, 2*batch)
+	labelValues := make([]float32, batch)
+	for i := range batch {
+		clicks[2*i], clicks[2*i+1], labelValues[i] = float32(100+200*i), float32(300+100*i), 1
+	}
+	pts := tensors.FromFlatDataAndDimensions(clicks, batch, 1, 2)
+	labels := tensors.FromFlatDataAndDimensions(labelValues, batch, 1)
 	target := randomF32(rng, batch, m, l, l)
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, emb, pts, labels, target *Node) []*Node {
 		sparse, dense := PromptEncoder(scope, cfg, pts, labels, nil, nil)

@@ -30,12 +30,19 @@ type encoderStages struct {
 // imageEncoderStages returns the embedding channels-last, [B, E, E, C], and
 // the intermediate stages.
 func imageEncoderStages(scope *model.Scope, cfg Config, x *Node) (*Node, encoderStages) {
+	return imageEncoderChunked(scope, cfg, x, attentionChunkBytes)
+}
+
+// imageEncoderChunked is imageEncoderStages with the attention chunk size
+// given (the parity tests force one chunk per head).
+func imageEncoderChunked(scope *model.Scope, cfg Config, x *Node, chunkBytes int) (*Node, encoderStages) {
 	var st encoderStages
 	dims := x.Shape().Dimensions
 	if x.Rank() != 4 || dims[1] != cfg.InChans || dims[2] != cfg.ImgSize || dims[3] != cfg.ImgSize {
 		exceptions.Panicf("sam.ImageEncoder: input shape %v, want [B, %d, %d, %d]", dims, cfg.InChans, cfg.ImgSize, cfg.ImgSize)
 	}
 	p := newParams(scope, cfg, x)
+	p.attnChunkBytes = chunkBytes
 	const pre = "image_encoder."
 
 	h := convPatch(nchwToNHWC(x), p.get(pre+"patch_embed.proj.weight"), p.get(pre+"patch_embed.proj.bias"), cfg.PatchSize)
@@ -82,6 +89,9 @@ func encoderBlock(p *params, cfg Config, i int, x *Node) *Node {
 	return Add(x, y)
 }
 
+// attentionChunkBytes bounds the attention logits computed at once.
+const attentionChunkBytes = 256 << 20
+
 // encoderAttention is multi-head self-attention over the S×S tokens of
 // x [B, S, S, D] with SAM's decomposed relative-position bias.
 func encoderAttention(p *params, cfg Config, pre string, x *Node) *Node {
@@ -102,8 +112,22 @@ func encoderAttention(p *params, cfg Config, pre string, x *Node) *Node {
 	if cfg.UseRelPos {
 		relH, relW = p.get(pre+"rel_pos_h"), p.get(pre+"rel_pos_w")
 	}
-	attn := softmax(relPosLogits(q, k, relH, relW, s, scale), -1)
-	out := DotGeneral(attn, []int{2}, []int{0}, v, []int{1}, []int{0}) // [B·heads, N, hd]
+	// The [B·heads, N, N] attention is computed in independent chunks of
+	// heads: it bounds memory (12 heads of 4096² logits are 805 MB) and lets
+	// a parallel scheduler run the single-threaded softmaxes side by side.
+	bh := b * heads
+	chunks := min(bh, max(1, bh*n*n*4/p.attnChunkBytes))
+	outs := make([]*Node, 0, chunks)
+	for c := range chunks {
+		lo, hi := c*bh/chunks, (c+1)*bh/chunks
+		part := func(x *Node) *Node { return Slice(x, AxisRange(lo, hi)) }
+		attn := softmax(relPosLogits(part(q), part(k), relH, relW, s, scale), -1)
+		outs = append(outs, DotGeneral(attn, []int{2}, []int{0}, part(v), []int{1}, []int{0})) // [heads', N, hd]
+	}
+	out := outs[0]
+	if chunks > 1 {
+		out = Concatenate(outs, 0)
+	}
 	out = Reshape(out, b, heads, s, s, hd)
 	out = TransposeAllAxes(out, 0, 2, 3, 1, 4) // [B, S, S, heads, hd]
 	out = Reshape(out, b, s, s, d)

@@ -31,6 +31,8 @@ type params struct {
 	dtype dtypes.DType
 	specs map[string]ParamSpec
 	order []ParamSpec // state_dict order
+
+	attnChunkBytes int // see attentionChunkBytes; tests lower it
 }
 
 func newParams(scope *model.Scope, cfg Config, like *Node) *params {
@@ -43,7 +45,7 @@ func newParams(scope *model.Scope, cfg Config, like *Node) *params {
 	if !dtype.IsFloat() {
 		exceptions.Panicf("sam: model inputs must be float32 (or float64), got %s", dtype)
 	}
-	return &params{scope: scope, g: like.Graph(), dtype: dtype, specs: specs, order: all}
+	return &params{scope: scope, g: like.Graph(), dtype: dtype, specs: specs, order: all, attnChunkBytes: attentionChunkBytes}
 }
 
 // get returns the value node of the variable named by its state_dict key.
