@@ -6,10 +6,10 @@ import "github.com/synthfm/synthfm/sam"
 // "Training"): the largest model whose step rate on two CPU cores reaches a
 // few epochs in about two hours.
 const (
-	liteEpochs          = 4
-	liteSamplesPerEpoch = 5_000
+	liteEpochs          = 3
+	liteSamplesPerEpoch = 4_000
 	liteBatchSize       = 4
-	liteLearningRate    = 3e-4
+	liteLearningRate    = 5e-4
 )
 
 // liteModel is a small SAM for training from scratch on CPUs: 256² input,
