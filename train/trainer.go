@@ -107,9 +107,8 @@ func newRun(ctx context.Context, opts Options) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	ckpt := filepath.Join(opts.OutDir, CheckpointFile)
 	if !opts.Resume {
-		if _, err := os.Stat(ckpt); err == nil {
+		if _, err := os.Stat(filepath.Join(opts.OutDir, CheckpointFile)); err == nil {
 			return nil, fmt.Errorf("%s already holds a run (%s): use --resume to continue it or choose another directory", opts.OutDir, CheckpointFile)
 		}
 	}
@@ -118,42 +117,8 @@ func newRun(ctx context.Context, opts Options) (*run, error) {
 		return nil, err
 	}
 	r := &run{opts: opts, cfg: cfg, log: log, model: m}
-	total := cfg.TotalSteps()
-	if opts.Steps > 0 {
-		total = opts.Steps
-	}
-	if opts.Resume {
-		p, err := LoadCheckpoint(ckpt, m.Store)
-		if err != nil {
-			return nil, err
-		}
-		if !jsonEqual(p.Config, cfgJSON) {
-			return nil, fmt.Errorf("the recipe differs from the one of the run in %s (see its %s)", opts.OutDir, ConfigFile)
-		}
-		if opts.Steps > 0 && opts.Steps != p.TotalSteps {
-			if opts.Steps < p.Step {
-				return nil, fmt.Errorf("--steps %d is fewer than the %d steps already done", opts.Steps, p.Step)
-			}
-			log.Warn("run length changed on resume: the schedule is recomputed for the new length",
-				"was", p.TotalSteps, "now", opts.Steps)
-			p.TotalSteps = opts.Steps
-			p.Schedule = Schedule{}
-		}
-		r.progress = p
-		log.Info("resuming", "dir", opts.OutDir, "step", p.Step, "of", p.TotalSteps, "next_sample", p.NextSample)
-	} else {
-		r.progress = Progress{TotalSteps: total, BestDice: -1, Config: cfgJSON}
-		if err := writeFileAtomic(filepath.Join(opts.OutDir, ConfigFile), func(w io.Writer) error {
-			_, err := w.Write(append(cfgJSON, '\n'))
-			return err
-		}); err != nil {
-			return nil, err
-		}
-	}
-	if r.progress.Schedule == (Schedule{}) {
-		if r.progress.Schedule, err = NewSchedule(cfg.LearningRate, cfg.MinLearningRate, cfg.WarmupFraction, r.progress.TotalSteps); err != nil {
-			return nil, err
-		}
+	if err := r.startProgress(cfgJSON); err != nil {
+		return nil, err
 	}
 	if r.exec, err = newExecutors(opts.Backend, m, cfg); err != nil {
 		return nil, err
@@ -161,22 +126,8 @@ func newRun(ctx context.Context, opts Options) (*run, error) {
 	if r.data, err = newDataSource(cfg, m.Config); err != nil {
 		return nil, err
 	}
-	if cfg.Validation.Samples > 0 {
-		if r.val, err = newSyntheticValidation(r.data, cfg.Validation.Samples, cfg.Validation.Seed, r.exec); err != nil {
-			return nil, err
-		}
-	}
-	root := cfg.Validation.ManifestRoot
-	if root == "" {
-		root = filepath.Join("..", "shared", "evaldata")
-	}
-	for _, spec := range cfg.Validation.Manifests {
-		v, err := newManifestValidation(ctx, spec, root, cfg.Validation.MaxObjects, cfg.Validation.Seed, r.data.prep, r.exec)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("real validation set", "name", v.name, "objects", len(v.cases))
-		r.real = append(r.real, v)
+	if err := r.loadValidationSets(ctx); err != nil {
+		return nil, err
 	}
 	keep := -1
 	if opts.Resume {
@@ -186,6 +137,75 @@ func newRun(ctx context.Context, opts Options) (*run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// startProgress loads the checkpoint's progress (and variables) when
+// resuming, else starts a run of the recipe's length and writes its recipe.
+func (r *run) startProgress(cfgJSON []byte) error {
+	opts, log := r.opts, r.log
+	if opts.Resume {
+		p, err := LoadCheckpoint(filepath.Join(opts.OutDir, CheckpointFile), r.model.Store)
+		if err != nil {
+			return err
+		}
+		if !jsonEqual(p.Config, cfgJSON) {
+			return fmt.Errorf("the recipe differs from the one of the run in %s (see its %s)", opts.OutDir, ConfigFile)
+		}
+		if opts.Steps > 0 && opts.Steps != p.TotalSteps {
+			if opts.Steps < p.Step {
+				return fmt.Errorf("--steps %d is fewer than the %d steps already done", opts.Steps, p.Step)
+			}
+			log.Warn("run length changed on resume: the schedule is recomputed for the new length",
+				"was", p.TotalSteps, "now", opts.Steps)
+			p.TotalSteps = opts.Steps
+			p.Schedule = Schedule{}
+		}
+		r.progress = p
+		log.Info("resuming", "dir", opts.OutDir, "step", p.Step, "of", p.TotalSteps, "next_sample", p.NextSample)
+	} else {
+		total := r.cfg.TotalSteps()
+		if opts.Steps > 0 {
+			total = opts.Steps
+		}
+		r.progress = Progress{TotalSteps: total, BestDice: -1, Config: cfgJSON}
+		if err := writeFileAtomic(filepath.Join(opts.OutDir, ConfigFile), func(w io.Writer) error {
+			_, err := w.Write(append(cfgJSON, '\n'))
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if r.progress.Schedule == (Schedule{}) {
+		var err error
+		r.progress.Schedule, err = NewSchedule(r.cfg.LearningRate, r.cfg.MinLearningRate, r.cfg.WarmupFraction, r.progress.TotalSteps)
+		return err
+	}
+	return nil
+}
+
+// loadValidationSets prepares the synthetic validation set and the real
+// manifests' sets of the recipe.
+func (r *run) loadValidationSets(ctx context.Context) error {
+	v := r.cfg.Validation
+	if v.Samples > 0 {
+		var err error
+		if r.val, err = newSyntheticValidation(r.data, v.Samples, v.Seed, r.exec); err != nil {
+			return err
+		}
+	}
+	root := v.ManifestRoot
+	if root == "" {
+		root = filepath.Join("..", "shared", "evaldata")
+	}
+	for _, spec := range v.Manifests {
+		set, err := newManifestValidation(ctx, spec, root, v.MaxObjects, v.Seed, r.data.prep, r.exec)
+		if err != nil {
+			return err
+		}
+		r.log.Info("real validation set", "name", set.name, "objects", len(set.cases))
+		r.real = append(r.real, set)
+	}
+	return nil
 }
 
 func (r *run) close() {
