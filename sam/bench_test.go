@@ -25,18 +25,6 @@ import (
 // (see docs/benchmarks.md, section "SAM model", for results and the build
 // settings compared).
 
-func randomF32(rng *rand.Rand, dims ...int) *tensors.Tensor {
-	n := 1
-	for _, d := range dims {
-		n *= d
-	}
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-	}
-	return tensors.FromFlatDataAndDimensions(v, dims...)
-}
-
 // benchModel returns a vit_b store with random weights.
 func benchModel(b *testing.B, backend compute.Backend) (Config, *model.Store) {
 	b.Helper()
@@ -63,7 +51,7 @@ func BenchmarkEncoderViTB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := randomF32(rand.New(rand.NewPCG(1, 1)), 1, 3, cfg.ImgSize, cfg.ImgSize)
+	x := randomTensor[float32](rand.New(rand.NewPCG(1, 1)), 1, 3, cfg.ImgSize, cfg.ImgSize)
 	if _, err := exec.Exec(x); err != nil { // compile outside the timing
 		b.Fatal(err)
 	}
@@ -99,7 +87,7 @@ func BenchmarkDecoderGraphViTB(b *testing.B) {
 	cfg, store := benchModel(b, backend)
 	rng := rand.New(rand.NewPCG(2, 2))
 	e := cfg.EmbeddingSize()
-	emb := randomF32(rng, 1, e, e, cfg.OutChans)
+	emb := randomTensor[float32](rng, 1, e, e, cfg.OutChans)
 	pe, err := model.ExecOnce(backend, store, func(scope *model.Scope, g *Graph) *Node {
 		return nchwToNHWC(DensePositionalEncoding(scope, cfg, g))
 	})
@@ -146,7 +134,7 @@ func benchClick(b *testing.B, mode OutputMode) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	emb, err := p.NewEmbedding(tensors.MustCopyFlatData[float32](randomF32(rng, cfg.OutChans*e*e)), geom)
+	emb, err := p.NewEmbedding(tensors.MustCopyFlatData[float32](randomTensor[float32](rng, cfg.OutChans*e*e)), geom)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -196,7 +184,7 @@ func benchTrainStep(b *testing.B, batch int) {
 	cfg, store := benchModel(b, backend)
 	rng := rand.New(rand.NewPCG(3, 3))
 	e, l, m := cfg.EmbeddingSize(), cfg.LowResSize(), cfg.NumMaskTokens()
-	emb := randomF32(rng, batch, cfg.OutChans, e, e)
+	emb := randomTensor[float32](rng, batch, cfg.OutChans, e, e)
 	clicks := make([]float32, 2*batch)
 	labelValues := make([]float32, batch)
 	for i := range batch {
@@ -204,7 +192,7 @@ func benchTrainStep(b *testing.B, batch int) {
 	}
 	pts := tensors.FromFlatDataAndDimensions(clicks, batch, 1, 2)
 	labels := tensors.FromFlatDataAndDimensions(labelValues, batch, 1)
-	target := randomF32(rng, batch, m, l, l)
+	target := randomTensor[float32](rng, batch, m, l, l)
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, emb, pts, labels, target *Node) []*Node {
 		sparse, dense := PromptEncoder(scope, cfg, pts, labels, nil, nil)
 		pe := DensePositionalEncoding(scope, cfg, emb.Graph())

@@ -3,6 +3,7 @@ package sam
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/internal/shareddata"
@@ -156,4 +158,17 @@ func squeezeOnes(s []int) []int {
 		s = s[1:]
 	}
 	return s
+}
+
+// randomTensor is a tensor of N(0,1) values drawn from rng.
+func randomTensor[T float32 | float64](rng *rand.Rand, dims ...int) *tensors.Tensor {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	v := make([]T, n)
+	for i := range v {
+		v[i] = T(rng.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(v, dims...)
 }

@@ -117,9 +117,6 @@ func directionalCheck(t *testing.T, backend compute.Backend, f fixture, prefixes
 	}
 }
 
-// randomWeights is a fixed random N(0,1) float64 tensor.
-func randomWeights(rng *rand.Rand, dims ...int) *tensors.Tensor { return randTensor64(rng, dims...) }
-
 // TestDecoderGradients differentiates the prompt encoder and mask decoder
 // (as the trainer does, with a frozen image embedding) for a prompt with
 // points, a box and a mask, on tiny-pad, component by component.
@@ -135,7 +132,7 @@ func TestDecoderGradients(t *testing.T) {
 		f.npy64(t, "case2_point_labels.npy", 1, n),
 		f.npy64(t, "case3_box.npy", 1, 4),
 		f.npy64(t, "case4_mask_input.npy"),
-		randomWeights(rng, 1, m, l, l), randomWeights(rng, 1, m),
+		randomTensor[float64](rng, 1, m, l, l), randomTensor[float64](rng, 1, m),
 	}
 	loss := func(scope *model.Scope, in []*Node) *Node {
 		sparse, dense := PromptEncoder(scope, f.cfg, in[1], in[2], in[3], in[4])
@@ -163,7 +160,7 @@ func TestEncoderGradients(t *testing.T) {
 	loss := func(scope *model.Scope, in []*Node) *Node {
 		return ReduceAllSum(Mul(ImageEncoder(scope, f.cfg, in[0]), in[1]))
 	}
-	args := []any{f.npy64(t, "input_preprocessed.npy"), randomWeights(rng, 1, c, e, e)}
+	args := []any{f.npy64(t, "input_preprocessed.npy"), randomTensor[float64](rng, 1, c, e, e)}
 	for _, prefix := range []string{
 		"image_encoder.patch_embed.", "image_encoder.pos_embed", "image_encoder.blocks.0.", "image_encoder.blocks.1.", "image_encoder.neck.",
 	} {

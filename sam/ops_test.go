@@ -11,19 +11,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// randTensor64 is a float64 tensor of N(0,1) values.
-func randTensor64(rng *rand.Rand, dims ...int) *tensors.Tensor {
-	n := 1
-	for _, d := range dims {
-		n *= d
-	}
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = rng.NormFloat64()
-	}
-	return tensors.FromFlatDataAndDimensions(v, dims...)
-}
-
 // checkGradients compares the gradients of loss = Σ f(inputs)·R (R a fixed
 // random tensor, so every output element matters) with central finite
 // differences, in float64, at up to samples random positions of each input.
@@ -35,7 +22,7 @@ func checkGradients(t *testing.T, backend compute.Backend, name string, f func(i
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	weights := randTensor64(rng, outShape.Shape().Dimensions...)
+	weights := randomTensor[float64](rng, outShape.Shape().Dimensions...)
 	lossFn := func(in []*Node) *Node {
 		n := len(in) - 1
 		return ReduceAllSum(Mul(f(in[:n]), in[n]))
@@ -118,21 +105,21 @@ func TestOpGradients(t *testing.T) {
 		return windowUnpartition(out, ws, hp, wp, s, s)
 	}
 	checkGradients(t, backend, "windowed attention", windowedAttention, []*tensors.Tensor{
-		randTensor64(rng, 1, s, s, heads*hd), randTensor64(rng, 3*heads*hd, heads*hd),
-		randTensor64(rng, 2*ws-1, hd), randTensor64(rng, 2*ws-1, hd),
+		randomTensor[float64](rng, 1, s, s, heads*hd), randomTensor[float64](rng, 3*heads*hd, heads*hd),
+		randomTensor[float64](rng, 2*ws-1, hd), randomTensor[float64](rng, 2*ws-1, hd),
 	}, samples)
 
 	checkGradients(t, backend, "relative position table", func(in []*Node) *Node {
 		return relativeTable(in[0], 4)
-	}, []*tensors.Tensor{randTensor64(rng, 7, 3)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 7, 3)}, samples)
 
 	checkGradients(t, backend, "patch conv k2s2", func(in []*Node) *Node {
 		return convPatch(in[0], in[1], in[2], 2)
-	}, []*tensors.Tensor{randTensor64(rng, 2, 4, 6, 3), randTensor64(rng, 5, 3, 2, 2), randTensor64(rng, 5)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 2, 4, 6, 3), randomTensor[float64](rng, 5, 3, 2, 2), randomTensor[float64](rng, 5)}, samples)
 
 	checkGradients(t, backend, "conv 3x3 same", func(in []*Node) *Node {
 		return conv3x3Same(in[0], in[1], nil)
-	}, []*tensors.Tensor{randTensor64(rng, 1, 4, 5, 3), randTensor64(rng, 2, 3, 3, 3)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 1, 4, 5, 3), randomTensor[float64](rng, 2, 3, 3, 3)}, samples)
 
 	// Transposed conv k2s2 as the decoder runs it: the per-pixel matmul with
 	// bias (and GELU) fused, then the pixel shuffle of two layers at once.
@@ -142,19 +129,19 @@ func TestOpGradients(t *testing.T) {
 		u = gelu(convTranspose2x2Flat(u, in[3], in[4])) // [B, E, E, 4, 4·2]
 		u = TransposeAllAxes(Reshape(u, 2, 3*3*16, 2), 0, 2, 1)
 		return unshuffle(u, 3)
-	}, []*tensors.Tensor{randTensor64(rng, 2, 3, 3, 5), randTensor64(rng, 5, 3, 2, 2), randTensor64(rng, 3),
-		randTensor64(rng, 3, 2, 2, 2), randTensor64(rng, 2)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 2, 3, 3, 5), randomTensor[float64](rng, 5, 3, 2, 2), randomTensor[float64](rng, 3),
+		randomTensor[float64](rng, 3, 2, 2, 2), randomTensor[float64](rng, 2)}, samples)
 
 	checkGradients(t, backend, "softmax (custom VJP)", func(in []*Node) *Node {
 		return softmax(in[0], 1)
-	}, []*tensors.Tensor{randTensor64(rng, 3, 5, 4)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 3, 5, 4)}, samples)
 	checkGradients(t, backend, "gelu (custom VJP)", func(in []*Node) *Node {
 		return gelu(MulScalar(in[0], 3))
-	}, []*tensors.Tensor{randTensor64(rng, 4, 7)}, samples)
+	}, []*tensors.Tensor{randomTensor[float64](rng, 4, 7)}, samples)
 
 	for _, size := range [][4]int{{4, 6, 9, 13}, {9, 7, 4, 3}} {
 		checkGradients(t, backend, fmt.Sprintf("bilinear resize %dx%d→%dx%d", size[0], size[1], size[2], size[3]), func(in []*Node) *Node {
 			return ResizeBilinear(in[0], size[2], size[3])
-		}, []*tensors.Tensor{randTensor64(rng, 2, size[0], size[1])}, samples)
+		}, []*tensors.Tensor{randomTensor[float64](rng, 2, size[0], size[1])}, samples)
 	}
 }
