@@ -179,6 +179,8 @@ func (p *Predictor) NewEmbedding(data []float32, geom imageproc.Geometry) (*Embe
 }
 
 // Encode runs SetImage: resize on the longest side, normalise, pad, encode.
+// ctx is checked before the encoder runs; a running GoMLX graph cannot be
+// interrupted (vit_b takes tens of seconds on two cores).
 func (p *Predictor) Encode(ctx context.Context, img *imageproc.Image) (*Embedding, error) {
 	input, geom, err := p.prep.Prepare(img)
 	if err != nil {
