@@ -8,7 +8,9 @@ import (
 
 // LossConfig chooses the segmentation loss and its constants.
 type LossConfig struct {
-	// Kind is "dice" (the paper's loss) or "dice_focal" (Dice + FocalWeight·focal, as SAM).
+	// Kind is "dice" (the paper's loss), "dice_focal" (Dice +
+	// FocalWeight·focal, as SAM) or "dice_bce" (Dice + BCEWeight·binary
+	// cross-entropy, as MedSAM).
 	Kind string `json:"kind"`
 	// DiceSmooth is added to numerator and denominator of the Dice ratio.
 	DiceSmooth float64 `json:"dice_smooth"`
@@ -16,6 +18,8 @@ type LossConfig struct {
 	FocalWeight float64 `json:"focal_weight"`
 	FocalAlpha  float64 `json:"focal_alpha"`
 	FocalGamma  float64 `json:"focal_gamma"`
+	// BCEWeight weighs the pixel-wise binary cross-entropy (dice_bce only).
+	BCEWeight float64 `json:"bce_weight"`
 	// IoUWeight weighs the mean squared error between the IoU head's prediction
 	// and the IoU each mask actually reaches (0 leaves the IoU head untrained).
 	IoUWeight float64 `json:"iou_weight"`
@@ -35,9 +39,12 @@ const (
 // Validate reports the first meaningless setting.
 func (c LossConfig) Validate() error {
 	switch c.Kind {
-	case "dice", "dice_focal":
+	case "dice", "dice_focal", "dice_bce":
 	default:
-		return fmt.Errorf("loss kind %q: want dice or dice_focal", c.Kind)
+		return fmt.Errorf("loss kind %q: want dice, dice_focal or dice_bce", c.Kind)
+	}
+	if c.Kind == "dice_bce" && c.BCEWeight < 0 {
+		return fmt.Errorf("loss bce_weight %g must be >= 0", c.BCEWeight)
 	}
 	if c.Resolution != LossAtLowRes && c.Resolution != LossAtInput {
 		return fmt.Errorf("loss resolution %q: want %s or %s", c.Resolution, LossAtLowRes, LossAtInput)
@@ -93,11 +100,20 @@ func FocalLoss(logits, target *Node, alpha, gamma float64) *Node {
 	return ReduceMean(Mul(Mul(alphaT, modulator), ce), -2, -1)
 }
 
+// BCELoss is the binary cross-entropy of sigmoid(logits) against target,
+// averaged over the last two axes.
+func BCELoss(logits, target *Node) *Node {
+	return ReduceMean(binaryCrossEntropyWithLogits(logits, target), -2, -1)
+}
+
 // SegmentationLoss is the configured per-mask loss over the last two axes.
 func SegmentationLoss(cfg LossConfig, logits, target *Node) *Node {
 	loss := DiceLoss(logits, target, cfg.DiceSmooth)
-	if cfg.Kind == "dice_focal" && cfg.FocalWeight > 0 {
+	switch {
+	case cfg.Kind == "dice_focal" && cfg.FocalWeight > 0:
 		loss = Add(loss, MulScalar(FocalLoss(logits, target, cfg.FocalAlpha, cfg.FocalGamma), cfg.FocalWeight))
+	case cfg.Kind == "dice_bce" && cfg.BCEWeight > 0:
+		loss = Add(loss, MulScalar(BCELoss(logits, target), cfg.BCEWeight))
 	}
 	return loss
 }

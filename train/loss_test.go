@@ -70,11 +70,12 @@ func TestLossValuesMatchReference(t *testing.T) {
 	x := randomLogits(rng, n*h*w)
 	tg := randomTargets(rng, n*h*w, true)
 	out := MustExecOnceN(backend, func(xn, tn *Node) []*Node {
-		return []*Node{DiceLoss(xn, tn, 1), FocalLoss(xn, tn, 0.25, 2), FocalLoss(xn, tn, 0.4, 1.5)}
+		return []*Node{DiceLoss(xn, tn, 1), FocalLoss(xn, tn, 0.25, 2), FocalLoss(xn, tn, 0.4, 1.5), BCELoss(xn, tn)}
 	}, tensors.FromFlatDataAndDimensions(x, n, h, w), tensors.FromFlatDataAndDimensions(tg, n, h, w))
 	dice := tensors.MustCopyFlatData[float64](out[0])
 	focal := tensors.MustCopyFlatData[float64](out[1])
 	focal15 := tensors.MustCopyFlatData[float64](out[2])
+	bce := tensors.MustCopyFlatData[float64](out[3])
 	for i := 0; i < n; i++ {
 		xs, ts := x[i*h*w:(i+1)*h*w], tg[i*h*w:(i+1)*h*w]
 		if want := referenceDice(xs, ts, 1); math.Abs(dice[i]-want) > 1e-12 {
@@ -85,6 +86,10 @@ func TestLossValuesMatchReference(t *testing.T) {
 		}
 		if want := referenceFocal(xs, ts, 0.4, 1.5); math.Abs(focal15[i]-want) > 1e-12 {
 			t.Errorf("focal(γ=1.5)[%d] = %.15g, want %.15g", i, focal15[i], want)
+		}
+		// Focal with α = 0.5 and γ = 0 is half the cross-entropy.
+		if want := 2 * referenceFocal(xs, ts, 0.5, 0); math.Abs(bce[i]-want) > 1e-12 {
+			t.Errorf("bce[%d] = %.15g, want %.15g", i, bce[i], want)
 		}
 	}
 	// A perfect, confident prediction has (almost) zero Dice loss.
@@ -163,8 +168,13 @@ func TestLossGradientsMatchFiniteDifferences(t *testing.T) {
 		tn := Const(xn.Graph(), tensors.FromFlatDataAndDimensions(soft, b, m, h, w))
 		return ReduceAllSum(FocalLoss(xn, tn, 0.25, 1.5))
 	})
+	checkGradient(t, "bce", x, []int{b, m, h, w}, func(xn *Node) *Node {
+		tn := Const(xn.Graph(), tensors.FromFlatDataAndDimensions(soft, b, m, h, w))
+		return ReduceAllSum(BCELoss(xn, tn))
+	})
 	for _, cfg := range []LossConfig{
 		{Kind: "dice", DiceSmooth: 1, IoUWeight: 1},
+		{Kind: "dice_bce", DiceSmooth: 1, BCEWeight: 1, IoUWeight: 1},
 		{Kind: "dice_focal", DiceSmooth: 1, FocalWeight: 20, FocalAlpha: 0.25, FocalGamma: 2, IoUWeight: 1},
 	} {
 		checkGradient(t, "prompt loss "+cfg.Kind, x, []int{b, m, h, w}, func(xn *Node) *Node {
