@@ -73,11 +73,13 @@ func DiceLoss(logits, target *Node, smooth float64) *Node {
 	return OneMinus(ratio)
 }
 
-// binaryCrossEntropyWithLogits is max(x,0) − x·t + log(1+exp(−|x|)), the
-// overflow-free form of −t·log σ(x) − (1−t)·log(1−σ(x)).
+// binaryCrossEntropyWithLogits is max(x,0) − x·t − log σ(|x|), the
+// overflow-free form of −t·log σ(x) − (1−t)·log(1−σ(x)). (log σ(|x|) equals
+// −log(1+exp(−|x|)); it is written with the sigmoid because GoMLX's Exp op
+// is a scalar math.Exp loop, many times slower in GOEXPERIMENT=simd builds.)
 func binaryCrossEntropyWithLogits(logits, target *Node) *Node {
 	zero := ZerosLike(logits)
-	return Add(Sub(Max(logits, zero), Mul(logits, target)), Log1p(Exp(Neg(Abs(logits)))))
+	return Sub(Sub(Max(logits, zero), Mul(logits, target)), Log(Sigmoid(Abs(logits))))
 }
 
 // FocalLoss is the sigmoid focal loss of Lin et al. (as in SAM), averaged
