@@ -108,3 +108,17 @@ func float32Bytes(data []float32) []byte {
 	}
 	return out
 }
+
+// float16Bytes converts float32 values to little-endian IEEE half precision,
+// refusing values that overflow it (a silent ±Inf would corrupt a model).
+func float16Bytes(data []float32) ([]byte, error) {
+	out := make([]byte, 2*len(data))
+	for i, v := range data {
+		h := float16.FromFloat32(v)
+		if hv := h.Float32(); math.IsInf(float64(hv), 0) && !math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("value %g at element %d does not fit half precision", v, i)
+		}
+		binary.LittleEndian.PutUint16(out[2*i:], h.Bits())
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -287,5 +288,48 @@ func TestReadRejectsNonStateDict(t *testing.T) {
 	_, err := Read(writeTemp(t, "x.pth", buf.Bytes()))
 	if err == nil || !strings.Contains(err.Error(), "epoch") {
 		t.Errorf("want an error naming the non-tensor entry, got %v", err)
+	}
+}
+
+func TestWriteSafetensorsHalfPrecision(t *testing.T) {
+	sd := NewStateDict()
+	// Values exactly representable in half precision come back exactly;
+	// 1/3 comes back within half precision's relative step (2^-11).
+	exact := []float32{0, 1, -2, 0.5, 65504, -0.000061035156, 1023.5}
+	if err := sd.Set("a.weight", Tensor{Shape: []int{7}, Data: exact, DType: F32}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.Set("b.bias", Tensor{Shape: []int{1, 1}, Data: []float32{1.0 / 3}, DType: F32}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "half.safetensors")
+	if err := WriteSafetensorsAs(out, sd, nil, F16); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := back.Get("a.weight")
+	if a.DType != F16 || !slices.Equal(a.Data, exact) {
+		t.Errorf("a.weight read back as %s %v, want F16 %v", a.DType, a.Data, exact)
+	}
+	b, _ := back.Get("b.bias")
+	if d := math.Abs(float64(b.Data[0]) - 1.0/3); d > 1.0/3/2048 || !slices.Equal(b.Shape, []int{1, 1}) {
+		t.Errorf("b.bias read back as %v %v (error %g)", b.Shape, b.Data, d)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() > 8+512+2*8 {
+		t.Errorf("half-precision file size %v, %v", fi.Size(), err)
+	}
+
+	big := NewStateDict()
+	if err := big.Set("x", Tensor{Shape: []int{1}, Data: []float32{1e6}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSafetensorsAs(filepath.Join(t.TempDir(), "big.safetensors"), big, nil, F16); err == nil || !strings.Contains(err.Error(), "half precision") {
+		t.Errorf("overflowing value: err = %v", err)
+	}
+	if err := WriteSafetensorsAs(filepath.Join(t.TempDir(), "i8.safetensors"), sd, nil, I8); err == nil {
+		t.Error("writing I8 succeeded")
 	}
 }

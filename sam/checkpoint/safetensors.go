@@ -64,6 +64,17 @@ func (v float32View) Shape() []uint64          { return v.shape }
 func (v float32View) Data() []byte             { return float32Bytes(v.data) }
 func (v float32View) DataLen() uint64          { return 4 * uint64(len(v.data)) }
 
+// float16View exposes half-precision bytes to the safetensors writer.
+type float16View struct {
+	shape []uint64
+	data  []byte
+}
+
+func (v float16View) DType() safetensors.DType { return safetensors.F16 }
+func (v float16View) Shape() []uint64          { return v.shape }
+func (v float16View) Data() []byte             { return v.data }
+func (v float16View) DataLen() uint64          { return uint64(len(v.data)) }
+
 // WriteSafetensors writes every tensor of sd as float32 under its state_dict
 // name, so that PyTorch's safetensors.torch.load_file followed by
 // model.load_state_dict accepts the file. metadata goes to the header's
@@ -72,17 +83,35 @@ func (v float32View) DataLen() uint64          { return 4 * uint64(len(v.data)) 
 // The file is written to a temporary file in the same folder, synced and
 // renamed, so that path never holds a partial file.
 func WriteSafetensors(path string, sd *StateDict, metadata map[string]string) (err error) {
+	return WriteSafetensorsAs(path, sd, metadata, F32)
+}
+
+// WriteSafetensorsAs is WriteSafetensors with every tensor stored as dtype:
+// F32, or F16 (IEEE half precision, rounded to nearest even; values beyond
+// its range become ±Inf, which is refused) to halve the file.
+func WriteSafetensorsAs(path string, sd *StateDict, metadata map[string]string, dtype DType) (err error) {
 	if sd.Len() == 0 {
 		return fmt.Errorf("checkpoint: no tensors to write to %s", path)
 	}
-	views := make(map[string]float32View, sd.Len())
+	if dtype != F32 && dtype != F16 {
+		return fmt.Errorf("checkpoint: cannot write %s tensors (F32 or F16)", dtype)
+	}
+	views := make(map[string]safetensors.View, sd.Len())
 	for _, name := range sd.names {
 		t := sd.tensors[name]
 		shape := make([]uint64, len(t.Shape))
 		for i, d := range t.Shape {
 			shape[i] = uint64(d)
 		}
-		views[name] = float32View{shape: shape, data: t.Data}
+		if dtype == F32 {
+			views[name] = float32View{shape: shape, data: t.Data}
+			continue
+		}
+		half, err := float16Bytes(t.Data)
+		if err != nil {
+			return fmt.Errorf("checkpoint: %s: %w", name, err)
+		}
+		views[name] = float16View{shape: shape, data: half}
 	}
 	meta := map[string]string{"format": "pt"}
 	for k, v := range metadata {
