@@ -99,9 +99,23 @@ func LoadPredictor(ctx context.Context, checkpointPath string, cfg Config, opts 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	p, err := PredictorFromStateDict(sd, cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", checkpointPath, err)
+	}
+	return p, nil
+}
+
+// PredictorFromStateDict loads weights already read into a Predictor for
+// the model cfg on the project's backend (internal/mlbackend).
+func PredictorFromStateDict(sd *checkpoint.StateDict, cfg Config, opts PredictorOptions) (*Predictor, error) {
 	store := model.NewStore()
 	if err := LoadStateDict(store.RootScope(), cfg, sd); err != nil {
-		return nil, fmt.Errorf("%s is not a SAM %s checkpoint: %w", checkpointPath, cfg.Name, err)
+		name := cfg.Name
+		if name == "" {
+			name = "configured"
+		}
+		return nil, fmt.Errorf("the weights do not fit the SAM %s model: %w", name, err)
 	}
 	backend, err := mlbackend.New()
 	if err != nil {

@@ -45,7 +45,7 @@ func (l *listFlag) Set(s string) error {
 func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	help := strings.Replace(evalHelp, "{{names}}", strings.Join(manifests.Names(), ", "), 1)
 	fs := newFlagSet(env, "eval", "[--model NAME] [--data MANIFEST...] [--prompts \"1,0 3,0 1,1 3,3\"] --out DIR", help)
-	model := fs.String("model", "baseline", "segmenter to measure (baseline: classical seeded region growing)")
+	model := fs.String("model", "baseline", evalModelHelp)
 	var data listFlag
 	fs.Var(&data, "data", "datasets: built-in manifest names, manifest files or folders (repeatable, comma separated; default: all built-in)")
 	root := fs.String("root", filepath.Join("..", "shared", "evaldata"), "folder that manifest paths are relative to")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -17,13 +16,11 @@ import (
 	"time"
 
 	"codeberg.org/sbinet/npyio"
-	"github.com/gomlx/gomlx/ml/model"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 
-	"github.com/synthfm/synthfm/internal/mlbackend"
+	"github.com/synthfm/synthfm/models"
 	"github.com/synthfm/synthfm/sam"
-	"github.com/synthfm/synthfm/sam/checkpoint"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
@@ -64,9 +61,9 @@ Example:
       --box 40,60,200,220 --out mask.png`
 
 func runSegment(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "segment", "--checkpoint F [--model-config F] --image IMG --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png [--overlay over.png] [--logits-out F.npy]", segmentHelp)
-	ckpt := fs.String("checkpoint", "", "model weights: .pth or .safetensors with SAM's state_dict names (required)")
-	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: recognised from the checkpoint)")
+	fs := newFlagSet(env, "segment", "[--checkpoint F [--model-config F]] --image IMG --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png [--overlay over.png] [--logits-out F.npy]", segmentHelp)
+	ckpt := fs.String("checkpoint", "", "model weights: .pth or .safetensors with SAM's state_dict names (default: the built-in model)")
+	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: the .json next to the checkpoint, else recognised from the tensors)")
 	imagePath := fs.String("image", "", "image to segment: PNG, JPEG, TIFF, BMP or GIF (required)")
 	pointsFlag := fs.String("points", "", `clicks "x,y,label;..." in image pixels, label 1 foreground, 0 background`)
 	boxFlag := fs.String("box", "", "box x0,y0,x1,y1 in image pixels")
@@ -79,8 +76,6 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	switch {
-	case *ckpt == "":
-		return usageError{"--checkpoint is required"}
 	case *imagePath == "":
 		return usageError{"--image is required"}
 	case *out == "":
@@ -115,10 +110,11 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	start := time.Now()
-	pred, cfg, err := loadSegmenter(ctx, *ckpt, *modelConfig, *medsam)
+	loadedModel, err := models.Load(ctx, models.Spec{Checkpoint: *ckpt, Config: *modelConfig, MedSAM: *medsam})
 	if err != nil {
 		return err
 	}
+	pred, cfg := loadedModel.Predictor, loadedModel.Config
 	loaded := time.Now()
 	emb, err := pred.Encode(ctx, img)
 	if err != nil {
@@ -160,77 +156,6 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "time: load %.2fs, encode %.2fs, decode %.0fms\n",
 		loaded.Sub(start).Seconds(), encoded.Sub(loaded).Seconds(), float64(decoded.Sub(encoded).Microseconds())/1000)
 	return nil
-}
-
-// loadSegmenter reads the checkpoint, settles the architecture (flag or
-// recognised from the tensors) and builds a Predictor.
-func loadSegmenter(ctx context.Context, ckptPath, modelConfig string, medsam bool) (*sam.Predictor, sam.Config, error) {
-	sd, err := checkpoint.Read(ckptPath)
-	if err != nil {
-		return nil, sam.Config{}, err
-	}
-	var cfg sam.Config
-	switch {
-	case modelConfig == "":
-		if cfg, err = recognisePreset(sd); err != nil {
-			return nil, sam.Config{}, fmt.Errorf("%s: %w; pass --model-config", ckptPath, err)
-		}
-	case strings.HasSuffix(modelConfig, ".json"):
-		if cfg, err = sam.LoadConfig(modelConfig); err != nil {
-			return nil, sam.Config{}, err
-		}
-	default:
-		if cfg, err = sam.PresetConfig(modelConfig); err != nil {
-			return nil, sam.Config{}, usageError{err.Error() + ", or a .json config file"}
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, sam.Config{}, err
-	}
-	store := model.NewStore()
-	if err := sam.LoadStateDict(store.RootScope(), cfg, sd); err != nil {
-		return nil, sam.Config{}, fmt.Errorf("%s does not fit the %s model: %w", ckptPath, configName(cfg), err)
-	}
-	backend, err := mlbackend.New()
-	if err != nil {
-		return nil, sam.Config{}, err
-	}
-	opts := sam.PredictorOptions{}
-	if medsam {
-		opts.Normalization = imageproc.UnitRange
-	}
-	p, err := sam.NewPredictor(backend, store, cfg, opts)
-	return p, cfg, err
-}
-
-// recognisePreset picks vit_b, vit_l or vit_h from the image encoder's width
-// and depth in a state dict.
-func recognisePreset(sd *checkpoint.StateDict) (sam.Config, error) {
-	pos, ok := sd.Get("image_encoder.pos_embed")
-	if !ok || len(pos.Shape) != 4 {
-		return sam.Config{}, errors.New("no image_encoder.pos_embed tensor to recognise the model by")
-	}
-	depth := 0
-	for {
-		if _, ok := sd.Get("image_encoder.blocks." + strconv.Itoa(depth) + ".norm1.weight"); !ok {
-			break
-		}
-		depth++
-	}
-	for _, name := range []string{"vit_b", "vit_l", "vit_h"} {
-		cfg, err := sam.PresetConfig(name)
-		if err == nil && cfg.EmbedDim == pos.Shape[3] && cfg.Depth == depth {
-			return cfg, nil
-		}
-	}
-	return sam.Config{}, fmt.Errorf("an image encoder of width %d and depth %d is none of vit_b, vit_l, vit_h", pos.Shape[3], depth)
-}
-
-func configName(cfg sam.Config) string {
-	if cfg.Name != "" {
-		return cfg.Name
-	}
-	return "configured"
 }
 
 // readRGBImage decodes an image file into RGB (grey images replicated).
@@ -287,7 +212,7 @@ func printSegmentSummary(w io.Writer, cfg sam.Config, res *sam.Prediction, img *
 		fmt.Fprintf(w, "%s mask token %d: predicted IoU %.3f, %d px (%.1f %% of %d×%d)\n",
 			mark, tok, res.IoU[i], area, 100*float64(area)/float64(total), img.W, img.H)
 	}
-	fmt.Fprintf(w, "wrote %s (mask token %d, model %s)\n", out, res.Tokens[res.Best], configName(cfg))
+	fmt.Fprintf(w, "wrote %s (mask token %d, model %s)\n", out, res.Tokens[res.Best], cfg.Name)
 }
 
 // click is one point prompt in original-image pixels.

@@ -270,13 +270,12 @@ func TestSegmentErrors(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{"no-checkpoint", append(slices.Clone(base), "--points", "1,1,1"), 2, "--checkpoint is required"},
 		{"no-prompt", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth")), 2, "give --points, --box or both"},
 		{"bad-point", append(slices.Clone(base), "--checkpoint", "x", "--points", "1,2"), 2, `point 1 "1,2": want x,y,label`},
 		{"outside", append(slices.Clone(base), "--checkpoint", "x", "--points", "500,2,1"), 2, "lies outside the 144×108"},
 		{"broken-checkpoint", append(slices.Clone(base), "--checkpoint", broken, "--points", "5,5,1"), 1, broken},
-		{"unknown-preset", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--points", "5,5,1"), 1, "none of vit_b, vit_l, vit_h; pass --model-config"},
-		{"wrong-model", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--model-config", "vit_b", "--points", "5,5,1"), 1, "does not fit the vit_b model"},
+		{"unknown-preset", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--points", "5,5,1"), 1, "none of vit_b, vit_l, vit_h; give the architecture"},
+		{"wrong-model", append(slices.Clone(base), "--checkpoint", f.path("sam_tiny-a.pth"), "--model-config", "vit_b", "--points", "5,5,1"), 1, "do not fit the SAM vit_b model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/synthfm/synthfm/baseline"
+	"github.com/synthfm/synthfm/models"
 	"github.com/synthfm/synthfm/server"
 )
 
@@ -42,13 +42,6 @@ Example:
   synthfm serve --addr 127.0.0.1:8000 --checkpoint sam_vit_b_01ec64.pth
   # then open http://127.0.0.1:8000/ in a browser
 `
-
-// defaultModel returns the SAM checkpoint and architecture served when
-// --checkpoint is not given. The embedded default model plugs in here;
-// this build has none.
-func defaultModel() (checkpoint, config string, err error) {
-	return "", "", errors.New("this build has no built-in model: pass --checkpoint FILE (SAM weights, .pth or .safetensors), or --model flood-fill")
-}
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
@@ -130,20 +123,14 @@ func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (ser
 		}
 		return server.NewFloodFill(), nil
 	case "sam":
-		if ckpt == "" {
-			if config != "" {
-				return nil, usageError{"--model-config needs --checkpoint"}
-			}
-			var err error
-			if ckpt, config, err = defaultModel(); err != nil {
-				return nil, err
-			}
+		if ckpt == "" && config != "" {
+			return nil, usageError{"--model-config needs --checkpoint"}
 		}
-		p, _, err := loadSegmenter(ctx, ckpt, config, medsam)
+		m, err := models.Load(ctx, models.Spec{Checkpoint: ckpt, Config: config, MedSAM: medsam})
 		if err != nil {
 			return nil, err
 		}
-		return server.NewSAM(p), nil
+		return server.NewSAM(m.Predictor), nil
 	}
 	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam, baseline or flood-fill", kind)}
 }

@@ -31,9 +31,15 @@ func Read(path string) (*StateDict, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	sd, err := readFrom(f, st.Size())
+	return ReadFrom(f, st.Size(), path)
+}
+
+// ReadFrom is Read for content that is not a file (for example weights
+// embedded in the binary); name labels errors.
+func ReadFrom(r io.ReaderAt, size int64, name string) (*StateDict, error) {
+	sd, err := readFrom(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	return sd, nil
 }
