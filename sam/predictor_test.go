@@ -192,7 +192,7 @@ func TestPredictorErrors(t *testing.T) {
 		t.Error("EncodeInput with a wrong input size must fail")
 	}
 	if _, err := LoadPredictor(ctx, filepath.Join(loadFixture(t, "tiny-pad").dir, "sam_tiny-pad.pth"), f.cfg, PredictorOptions{}); err == nil ||
-		!strings.Contains(err.Error(), "not a SAM") {
+		!strings.Contains(err.Error(), "do not fit the SAM tiny-a model") {
 		t.Errorf("loading tiny-pad weights as tiny-a: error %v", err)
 	}
 	// A cached embedding round-trips.
