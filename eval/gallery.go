@@ -16,6 +16,7 @@ import (
 
 	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/maskops"
+	"github.com/synthfm/synthfm/prompts"
 )
 
 // GalleryCase is one picture of the gallery.
@@ -94,33 +95,59 @@ func loadGallery(ctx context.Context, o Options, rows []Result) ([]GalleryCase, 
 	return out, nil
 }
 
-// RenderGallery draws two rows of tiles (worst cases, then best cases):
-// the image in grey, the prediction in translucent red, the ground-truth
-// outline in green, positive clicks as green dots and negative clicks as red
-// dots, each ringed in white, and a caption with the case and its Dice.
+// RenderGallery draws two rows of tiles (worst cases, then best cases), each
+// drawn by RenderSheet, with a caption naming the case and its Dice.
 func RenderGallery(worst, best []GalleryCase) *image.RGBA {
-	cols := max(len(worst), len(best), 1)
-	const caption = 30
-	out := image.NewRGBA(image.Rect(0, 0, cols*galleryTile, 2*(galleryTile+caption)))
-	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{20, 20, 20, 255}), image.Point{}, draw.Src)
+	var rows [][]Tile
 	for row, cases := range [][]GalleryCase{worst, best} {
-		for col, gc := range cases {
-			origin := image.Pt(col*galleryTile, row*(galleryTile+caption))
-			tile := renderTile(gc)
-			draw.Draw(out, tile.Bounds().Add(origin), tile, image.Point{}, draw.Src)
-			label := "worst"
-			if row == 1 {
-				label = "best"
-			}
+		label := "worst"
+		if row == 1 {
+			label = "best"
+		}
+		var tiles []Tile
+		for _, gc := range cases {
 			r := gc.Result
-			drawText(out, origin.X+4, origin.Y+galleryTile+12, fmt.Sprintf("%s %s Dice %.3f", label, r.Config, r.Dice))
-			drawText(out, origin.X+4, origin.Y+galleryTile+25, shorten(r.ObjectID, galleryTile/7))
+			tiles = append(tiles, Tile{Image: gc.Image, GT: gc.GT, Pred: gc.Pred, Clicks: r.Clicks,
+				Caption: [2]string{fmt.Sprintf("%s %s Dice %.3f", label, r.Config, r.Dice), shorten(r.ObjectID, galleryTile/7)}})
+		}
+		rows = append(rows, tiles)
+	}
+	return RenderSheet(rows)
+}
+
+// Tile is one picture of a sheet: an image, its ground truth and a
+// prediction, the clicks that produced it and two caption lines.
+type Tile struct {
+	Image, GT, Pred *image.Gray
+	Clicks          []prompts.Click
+	Caption         [2]string
+}
+
+// RenderSheet draws rows of tiles: each image in grey, the prediction in
+// translucent red, the ground-truth outline in green, positive clicks as
+// green dots and negative clicks as red dots, each ringed in white, and the
+// captions beneath.
+func RenderSheet(rows [][]Tile) *image.RGBA {
+	cols := 1
+	for _, r := range rows {
+		cols = max(cols, len(r))
+	}
+	const caption = 30
+	out := image.NewRGBA(image.Rect(0, 0, cols*galleryTile, max(1, len(rows))*(galleryTile+caption)))
+	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{20, 20, 20, 255}), image.Point{}, draw.Src)
+	for row, tiles := range rows {
+		for col, t := range tiles {
+			origin := image.Pt(col*galleryTile, row*(galleryTile+caption))
+			tile := renderTile(t)
+			draw.Draw(out, tile.Bounds().Add(origin), tile, image.Point{}, draw.Src)
+			drawText(out, origin.X+4, origin.Y+galleryTile+12, t.Caption[0])
+			drawText(out, origin.X+4, origin.Y+galleryTile+25, t.Caption[1])
 		}
 	}
 	return out
 }
 
-func renderTile(gc GalleryCase) *image.RGBA {
+func renderTile(gc Tile) *image.RGBA {
 	b := gc.Image.Bounds()
 	rgba := image.NewRGBA(b)
 	edge := maskops.FromGray(gc.GT).Boundary()
@@ -144,9 +171,9 @@ func renderTile(gc GalleryCase) *image.RGBA {
 	tile := image.NewRGBA(image.Rect(0, 0, galleryTile, galleryTile))
 	dst := image.Rect((galleryTile-w)/2, (galleryTile-h)/2, (galleryTile-w)/2+w, (galleryTile-h)/2+h)
 	xdraw.NearestNeighbor.Scale(tile, dst, rgba, b, xdraw.Src, nil)
-	for _, c := range gc.Result.Clicks {
-		cx := float64(dst.Min.X) + (float64(c.X)+0.5)*scale
-		cy := float64(dst.Min.Y) + (float64(c.Y)+0.5)*scale
+	for _, c := range gc.Clicks {
+		cx := float64(dst.Min.X) + (float64(c.X-b.Min.X)+0.5)*scale
+		cy := float64(dst.Min.Y) + (float64(c.Y-b.Min.Y)+0.5)*scale
 		fill := color.RGBA{0, 230, 0, 255}
 		if !c.Positive {
 			fill = color.RGBA{255, 40, 40, 255}
