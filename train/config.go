@@ -210,7 +210,8 @@ func Preset(name string) (Config, error) {
 		c.Epochs, c.SamplesPerEpoch = liteEpochs, liteSamplesPerEpoch
 		c.BatchSize = liteBatchSize
 		c.LearningRate = liteLearningRate
-		c.Loss.Resolution = LossAtInput
+		c.WarmupFraction = liteWarmupFraction
+		c.Loss.Kind = "dice_bce"
 		c.Validation.Every = 500
 		c.CheckpointEvery = 250
 		c.LogEvery = 10

@@ -9,7 +9,8 @@ const (
 	liteEpochs          = 3
 	liteSamplesPerEpoch = 4_000
 	liteBatchSize       = 4
-	liteLearningRate    = 5e-4
+	liteLearningRate    = 1e-4
+	liteWarmupFraction  = 0.02
 )
 
 // liteModel is a small SAM for training from scratch on CPUs: 256² input,
