@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/synthfm/synthfm/train"
 )
@@ -78,5 +81,32 @@ func TestTrainPrintConfigRoundTrips(t *testing.T) {
 	b, _ := json.Marshal(want)
 	if string(a) != string(b) {
 		t.Errorf("printed lite recipe reads back differently:\n%s\n%s", a, b)
+	}
+}
+
+// TestTrainInterruptSavesCheckpoint cancels a run as SIGINT does (main's
+// signal.NotifyContext) and expects exit status 130, a checkpoint and the
+// resume hint.
+func TestTrainInterruptSavesCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Interrupt once training has logged its first step.
+		for ctx.Err() == nil {
+			if b, err := os.ReadFile(filepath.Join(dir, train.MetricsFile)); err == nil && len(b) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var out, errb bytes.Buffer
+	code := runMain(ctx, &cliEnv{stdout: &out, stderr: &errb}, []string{"train", "--config", "tiny", "--out", dir, "--steps", "100000", "--quiet"})
+	if code != 130 || !strings.Contains(errb.String(), "--resume") {
+		t.Fatalf("code %d, stderr %q; want 130 and the resume hint", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err != nil {
+		t.Fatalf("no checkpoint after the interrupt: %v", err)
 	}
 }
