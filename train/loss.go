@@ -74,9 +74,10 @@ func DiceLoss(logits, target *Node, smooth float64) *Node {
 }
 
 // binaryCrossEntropyWithLogits is max(x,0) − x·t − log σ(|x|), the
-// overflow-free form of −t·log σ(x) − (1−t)·log(1−σ(x)). (log σ(|x|) equals
-// −log(1+exp(−|x|)); it is written with the sigmoid because GoMLX's Exp op
-// is a scalar math.Exp loop, many times slower in GOEXPERIMENT=simd builds.)
+// overflow-free form of −t·log σ(x) − (1−t)·log(1−σ(x)) (log σ(|x|) =
+// −log(1+exp(−|x|))). Like GoMLX's Exp, its Logistic op is a scalar math.Exp
+// loop, many times slower in GOEXPERIMENT=simd builds: keep the number of
+// elements a loss sees small (LossConfig.Resolution "low").
 func binaryCrossEntropyWithLogits(logits, target *Node) *Node {
 	zero := ZerosLike(logits)
 	return Sub(Sub(Max(logits, zero), Mul(logits, target)), Log(Sigmoid(Abs(logits))))
