@@ -4,6 +4,7 @@ package mlbackend
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,11 +32,31 @@ const DefaultConfig = "ops_sequential"
 // comma-separated option list. Settings that can deadlock are refused.
 const EnvVar = "SYNTHFM_GOMLX_CONFIG"
 
+// BackendEnvVar selects a backend other than the pure-Go one, as GoMLX's
+// "name:config" string (for example "xla:cuda" or "xla:cpu").
+const BackendEnvVar = "SYNTHFM_BACKEND"
+
 // New returns a new pure-Go GoMLX backend. It imports the Go backend
 // directly, not GoMLX's default backend set, so that CGO_ENABLED=0 builds
 // work (the XLA backend needs cgo). Tensors are bound to the backend that
 // made them: share one backend between graphs that exchange tensors.
+//
+// With $SYNTHFM_BACKEND set to another compiled-in backend (for example
+// "xla:cuda" in a binary built with -tags xla, see xla.go) that backend is
+// returned instead.
 func New() (compute.Backend, error) {
+	if other := os.Getenv(BackendEnvVar); other != "" && other != "go" {
+		name, _, _ := strings.Cut(other, ":")
+		if !slices.Contains(compute.List(), name) {
+			return nil, fmt.Errorf("%s=%q: backend %q is not in this build (it has: %s); GPUs need a build with -tags xla (docs/training.md)",
+				BackendEnvVar, other, name, strings.Join(compute.List(), ", "))
+		}
+		b, err := compute.NewWithConfig(other)
+		if err != nil {
+			return nil, fmt.Errorf("GoMLX backend %q: %w", other, err)
+		}
+		return b, nil
+	}
 	config := DefaultConfig
 	if v, ok := os.LookupEnv(EnvVar); ok {
 		if !deadlockFree(v) {
