@@ -37,6 +37,7 @@ func commands() []command {
 		// subcommands: keep sorted by name, one per line.
 		{"bench", "measure the speed of a part of SynthFM (bench generate)", runBench},
 		{"compare", "paired t-test of two evaluation runs per structure and configuration", runCompare},
+		{"convert", "convert model weights (.pth or .safetensors) to .safetensors in float32 or half precision", runConvert},
 		{"demo", "segment held-out synthetic cases with the built-in model and draw an overlay sheet with Dice", runDemo},
 		{"eval", "measure a segmenter on real images with simulated clicks (Dice, reports)", runEval},
 		{"generate", "write synthetic training images and masks, or a contact sheet of them", runGenerate},

@@ -114,11 +114,29 @@ func float32Bytes(data []float32) []byte {
 func float16Bytes(data []float32) ([]byte, error) {
 	out := make([]byte, 2*len(data))
 	for i, v := range data {
-		h := float16.FromFloat32(v)
-		if hv := h.Float32(); math.IsInf(float64(hv), 0) && !math.IsInf(float64(v), 0) {
+		h := toFloat16Bits(v)
+		if hv := float16.FromBits(h).Float32(); math.IsInf(float64(hv), 0) && !math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("value %g at element %d does not fit half precision", v, i)
 		}
-		binary.LittleEndian.PutUint16(out[2*i:], h.Bits())
+		binary.LittleEndian.PutUint16(out[2*i:], h)
 	}
 	return out, nil
+}
+
+// toFloat16Bits rounds v to the nearest half-precision value (ties to even).
+// Magnitudes below the smallest normal half (2⁻¹⁴) become subnormals here,
+// because the float16 package's conversion flushes most of them to zero.
+func toFloat16Bits(v float32) uint16 {
+	const smallestNormal = 1.0 / (1 << 14)
+	a := math.Abs(float64(v))
+	if a >= smallestNormal || math.IsNaN(a) {
+		return float16.FromFloat32(v).Bits()
+	}
+	var sign uint16
+	if math.Signbit(float64(v)) {
+		sign = 0x8000
+	}
+	// Subnormal halves are multiples of 2⁻²⁴; 1024 of them make the
+	// smallest normal, whose bit pattern follows the subnormals' directly.
+	return sign | uint16(math.RoundToEven(a*(1<<24)))
 }

@@ -295,8 +295,8 @@ func TestWriteSafetensorsHalfPrecision(t *testing.T) {
 	sd := NewStateDict()
 	// Values exactly representable in half precision come back exactly;
 	// 1/3 comes back within half precision's relative step (2^-11).
-	exact := []float32{0, 1, -2, 0.5, 65504, -0.000061035156, 1023.5}
-	if err := sd.Set("a.weight", Tensor{Shape: []int{7}, Data: exact, DType: F32}); err != nil {
+	exact := []float32{0, 1, -2, 0.5, 65504, -0.000061035156, 1023.5, 3 * 5.9604645e-08, -1000 * 5.9604645e-08}
+	if err := sd.Set("a.weight", Tensor{Shape: []int{9}, Data: exact, DType: F32}); err != nil {
 		t.Fatal(err)
 	}
 	if err := sd.Set("b.bias", Tensor{Shape: []int{1, 1}, Data: []float32{1.0 / 3}, DType: F32}); err != nil {
