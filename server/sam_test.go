@@ -11,13 +11,11 @@ package server
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
+	"github.com/synthfm/synthfm/internal/npytest"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/sam"
 )
@@ -40,36 +38,18 @@ func tinySAM(t testing.TB) (*SAM, string) {
 	return NewSAM(p), dir
 }
 
-func readNPY[T any](t testing.TB, path string) ([]T, []int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v []T
-	if err := r.Read(&v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return v, r.Header.Descr.Shape
-}
-
 // fixtureCase returns the prompt of case k in original-image pixels.
 func fixtureCase(t testing.TB, dir string, k int, multimask bool) Prompt {
 	t.Helper()
 	pre := filepath.Join(dir, "case")
-	coords, _ := readNPY[float32](t, pre+string(rune('0'+k))+"_point_coords_orig.npy")
-	labels, _ := readNPY[int32](t, pre+string(rune('0'+k))+"_point_labels.npy")
+	_, coords := npytest.Read[float32](t, pre+string(rune('0'+k))+"_point_coords_orig.npy")
+	_, labels := npytest.Read[int32](t, pre+string(rune('0'+k))+"_point_labels.npy")
 	p := Prompt{Multimask: multimask}
 	for i, l := range labels {
 		p.Points = append(p.Points, Point{X: float64(coords[2*i]), Y: float64(coords[2*i+1]), Positive: l == 1})
 	}
 	if k == 3 {
-		b, _ := readNPY[float32](t, pre+"3_box_orig.npy")
+		_, b := npytest.Read[float32](t, pre+"3_box_orig.npy")
 		p.Box = &Box{X0: float64(b[0]), Y0: float64(b[1]), X1: float64(b[2]), Y1: float64(b[3])}
 	}
 	return p
@@ -81,8 +61,8 @@ func fixtureCase(t testing.TB, dir string, k int, multimask bool) Prompt {
 func checkAgainstOfficial(t *testing.T, what string, masks []Mask, dir string, k int, kind string) {
 	t.Helper()
 	pre := filepath.Join(dir, "case"+string(rune('0'+k))+"_"+kind+"_")
-	logits, shape := readNPY[float32](t, pre+"masks_logits.npy")
-	iou, _ := readNPY[float32](t, pre+"iou_predictions.npy")
+	shape, logits := npytest.Read[float32](t, pre+"masks_logits.npy")
+	_, iou := npytest.Read[float32](t, pre+"iou_predictions.npy")
 	n := shape[len(shape)-1] * shape[len(shape)-2]
 	if len(masks) != len(iou) {
 		t.Fatalf("%s: %d masks, official %d", what, len(masks), len(iou))
@@ -105,7 +85,7 @@ func checkAgainstOfficial(t *testing.T, what string, masks []Mask, dir string, k
 
 func TestSAMMatchesSamPredictor(t *testing.T) {
 	s, dir := tinySAM(t)
-	pix, shape := readNPY[uint8](t, filepath.Join(dir, "image_orig.npy"))
+	shape, pix := npytest.Read[uint8](t, filepath.Join(dir, "image_orig.npy"))
 	img := Image{Width: shape[1], Height: shape[0], Pix: pix}
 	emb, err := s.Embed(context.Background(), img)
 	if err != nil {
@@ -131,7 +111,7 @@ func TestSAMMatchesSamPredictor(t *testing.T) {
 func TestSAMOverHTTPMatchesSamPredictor(t *testing.T) {
 	s, dir := tinySAM(t)
 	_, ts := testServer(t, s, nil)
-	pix, shape := readNPY[uint8](t, filepath.Join(dir, "image_orig.npy"))
+	shape, pix := npytest.Read[uint8](t, filepath.Join(dir, "image_orig.npy"))
 	img := Image{Width: shape[1], Height: shape[0], Pix: pix}
 	sess := uploadImage(t, ts.URL, map[string][]byte{"image.png": pngBytes(t, img)})
 	if sess.Channels < 3 || sess.Window != "none" {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
+	"github.com/synthfm/synthfm/internal/npytest"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
@@ -95,11 +95,11 @@ func TestWriteLogitsNPY(t *testing.T) {
 	if err := writeLogitsNPY(p, low, []float32{0.9, 0.1}); err != nil {
 		t.Fatal(err)
 	}
-	shape, data := readNPY[float32](t, p)
+	shape, data := npytest.Read[float32](t, p)
 	if !slices.Equal(shape, []int{2, 2, 3}) || !slices.Equal(data, low.Data) {
 		t.Errorf("shape %v data %v", shape, data)
 	}
-	if shape, iou := readNPY[float32](t, filepath.Join(filepath.Dir(p), "logits_iou.npy")); !slices.Equal(shape, []int{2}) || !slices.Equal(iou, []float32{0.9, 0.1}) {
+	if shape, iou := npytest.Read[float32](t, filepath.Join(filepath.Dir(p), "logits_iou.npy")); !slices.Equal(shape, []int{2}) || !slices.Equal(iou, []float32{0.9, 0.1}) {
 		t.Errorf("iou %v %v", shape, iou)
 	}
 }
@@ -129,29 +129,10 @@ type tinyFixture struct{ dir string }
 
 func (f tinyFixture) path(name string) string { return filepath.Join(f.dir, name) }
 
-// readNPY reads a .npy file into a flat slice and its shape.
-func readNPY[T any](t *testing.T, path string) ([]int, []T) {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := npyio.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var data []T
-	if err := r.Read(&data); err != nil {
-		t.Fatal(err)
-	}
-	return r.Header.Descr.Shape, data
-}
-
 // imagePNG writes the fixture's image_orig.npy (H×W×3 uint8) as a PNG.
 func (f tinyFixture) imagePNG(t *testing.T) string {
 	t.Helper()
-	shape, pix := readNPY[uint8](t, f.path("image_orig.npy"))
+	shape, pix := npytest.Read[uint8](t, f.path("image_orig.npy"))
 	img, err := imageproc.NewImageFromPix(shape[0], shape[1], pix)
 	if err != nil {
 		t.Fatal(err)
@@ -209,8 +190,8 @@ func TestSegmentMatchesOfficialPredictor(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			_, wantIoU := readNPY[float32](t, f.path(tc.kind+"_iou_predictions.npy"))
-			_, gotIoU := readNPY[float32](t, iouPath(logits))
+			_, wantIoU := npytest.Read[float32](t, f.path(tc.kind+"_iou_predictions.npy"))
+			_, gotIoU := npytest.Read[float32](t, iouPath(logits))
 			best := 0
 			for i := range wantIoU {
 				if math.Abs(float64(gotIoU[i]-wantIoU[i])) > 1e-4 {
@@ -220,8 +201,8 @@ func TestSegmentMatchesOfficialPredictor(t *testing.T) {
 					best = i
 				}
 			}
-			wantLowShape, wantLow := readNPY[float32](t, f.path(tc.kind+"_low_res_logits.npy"))
-			gotLowShape, gotLow := readNPY[float32](t, logits)
+			wantLowShape, wantLow := npytest.Read[float32](t, f.path(tc.kind+"_low_res_logits.npy"))
+			gotLowShape, gotLow := npytest.Read[float32](t, logits)
 			if !slices.Equal(gotLowShape, wantLowShape) {
 				t.Fatalf("low-res logits shape %v, want %v", gotLowShape, wantLowShape)
 			}
@@ -233,7 +214,7 @@ func TestSegmentMatchesOfficialPredictor(t *testing.T) {
 			if maxErr > 1e-4*scale {
 				t.Errorf("low-res logits: max abs error %g > 1e-4 × %g", maxErr, scale)
 			}
-			shape, logitsFull := readNPY[float32](t, f.path(tc.kind+"_masks_logits.npy"))
+			shape, logitsFull := npytest.Read[float32](t, f.path(tc.kind+"_masks_logits.npy"))
 			h, w := shape[1], shape[2]
 			mask := readMaskPNG(t, out)
 			if mask.Bounds().Dx() != w || mask.Bounds().Dy() != h {

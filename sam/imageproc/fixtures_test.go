@@ -3,12 +3,11 @@ package imageproc
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
+	"github.com/synthfm/synthfm/internal/npytest"
 	"github.com/synthfm/synthfm/internal/shareddata"
 )
 
@@ -27,28 +26,9 @@ func fixtures(t *testing.T) []fixture {
 	}
 }
 
-// readNPY reads a .npy file into a flat slice, returning its shape.
-func readNPY[T any](t *testing.T, path string) ([]int, []T) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var data []T
-	if err := r.Read(&data); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return r.Header.Descr.Shape, data
-}
-
 func (f fixture) image(t *testing.T, name string) *Image {
 	t.Helper()
-	shape, pix := readNPY[uint8](t, filepath.Join(f.dir, name))
+	shape, pix := npytest.Read[uint8](t, filepath.Join(f.dir, name))
 	img, err := NewImageFromPix(shape[0], shape[1], pix)
 	if err != nil || shape[2] != 3 {
 		t.Fatalf("%s: shape %v: %v", name, shape, err)
@@ -104,7 +84,7 @@ func maxAbsDiff(t *testing.T, got, want []float32) (diff, scale float64) {
 func TestPrepareMatchesSamPreprocess(t *testing.T) {
 	for _, f := range fixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
-			shape, want := readNPY[float32](t, filepath.Join(f.dir, "input_preprocessed.npy"))
+			shape, want := npytest.Read[float32](t, filepath.Join(f.dir, "input_preprocessed.npy"))
 			if !slices.Equal(shape, []int{1, 3, f.inputSize, f.inputSize}) {
 				t.Fatalf("input_preprocessed shape %v", shape)
 			}
@@ -142,8 +122,8 @@ func TestPointsAndBoxesMatchApplyCoords(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k := 1; k <= 4; k++ {
-			_, in := readNPY[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_point_coords_orig.npy", k)))
-			_, want := readNPY[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_point_coords.npy", k)))
+			_, in := npytest.Read[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_point_coords_orig.npy", k)))
+			_, want := npytest.Read[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_point_coords.npy", k)))
 			for i := 0; i < len(in); i += 2 {
 				x, y := g.Point(float64(in[i]), float64(in[i+1]))
 				if x != want[i] || y != want[i+1] {
@@ -151,8 +131,8 @@ func TestPointsAndBoxesMatchApplyCoords(t *testing.T) {
 				}
 			}
 		}
-		_, box := readNPY[float32](t, filepath.Join(f.dir, "case3_box_orig.npy"))
-		_, want := readNPY[float32](t, filepath.Join(f.dir, "case3_box.npy"))
+		_, box := npytest.Read[float32](t, filepath.Join(f.dir, "case3_box_orig.npy"))
+		_, want := npytest.Read[float32](t, filepath.Join(f.dir, "case3_box.npy"))
 		got := g.Box(float64(box[0]), float64(box[1]), float64(box[2]), float64(box[3]))
 		if !slices.Equal(got[:], want) {
 			t.Errorf("%s box: got %v, want %v", f.name, got, want)
@@ -169,8 +149,8 @@ func TestPostprocessMasksMatchesSam(t *testing.T) {
 		}
 		for k := 1; k <= 4; k++ {
 			for _, kind := range []string{"single", "multi"} {
-				lowShape, low := readNPY[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_%s_low_res_logits.npy", k, kind)))
-				wantShape, want := readNPY[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_%s_masks_logits.npy", k, kind)))
+				lowShape, low := npytest.Read[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_%s_low_res_logits.npy", k, kind)))
+				wantShape, want := npytest.Read[float32](t, filepath.Join(f.dir, fmt.Sprintf("case%d_%s_masks_logits.npy", k, kind)))
 				got, err := PostprocessMasks(Masks{N: lowShape[0], H: lowShape[1], W: lowShape[2], Data: low}, g)
 				if err != nil {
 					t.Fatal(err)
