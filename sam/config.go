@@ -56,6 +56,13 @@ type Config struct {
 	MaskThreshold                  float64   `json:"mask_threshold"`
 	ImageFormat                    string    `json:"image_format,omitempty"`
 
+	// PromptPoints pads a click prompt with padding points (label −1) up to
+	// this many points before decoding, as a model trained on fixed-size
+	// prompts saw them (fixed shapes spare compiled backends a recompile per
+	// click count). 0, the official checkpoints' value, pads as
+	// segment-anything does: one padding point when there is no box.
+	PromptPoints int `json:"prompt_points,omitempty"`
+
 	// Derived sizes; optional in JSON, checked against the values above when present.
 	ImageEmbeddingSize []int `json:"image_embedding_size,omitempty"`
 	MaskInputSize      []int `json:"mask_input_size,omitempty"`
@@ -164,6 +171,9 @@ func (c Config) Validate() error {
 		if p.v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", p.name, p.v)
 		}
+	}
+	if c.PromptPoints < 0 {
+		return fmt.Errorf("prompt_points must be ≥ 0 (0 = pad as segment-anything does), got %d", c.PromptPoints)
 	}
 	if c.WindowSize < 0 {
 		return fmt.Errorf("window_size must be ≥ 0 (0 = global attention everywhere), got %d", c.WindowSize)

@@ -304,6 +304,10 @@ func (p *Predictor) Predict(ctx context.Context, emb *Embedding, prompt Prompt) 
 			pts = append(pts, x, y)
 			labels = append(labels, float32(pt.Label))
 		}
+		for ; n < p.cfg.PromptPoints; n++ {
+			pts = append(pts, 0, 0)
+			labels = append(labels, float32(LabelPadding))
+		}
 		args = append(args, tensors.FromFlatDataAndDimensions(pts, 1, n, 2), tensors.FromFlatDataAndDimensions(labels, 1, n))
 		numTokens = n
 		if prompt.Box == nil {

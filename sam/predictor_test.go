@@ -218,3 +218,43 @@ func TestPredictorErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictorPromptPoints checks that a config's PromptPoints pads a click
+// prompt exactly as padding points given by hand do.
+func TestPredictorPromptPoints(t *testing.T) {
+	f := loadFixture(t, "tiny-a")
+	ctx := context.Background()
+	plain := f.predictor(t)
+	cfg := f.cfg
+	cfg.PromptPoints = 5
+	padded, err := LoadPredictor(ctx, filepath.Join(f.dir, "sam_"+f.name+".pth"), cfg, PredictorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := f.image(t)
+	prompt := Prompt{Points: []Point{{X: 20, Y: 30, Label: LabelPositive}, {X: 40, Y: 10, Label: LabelNegative}}, Output: OutputMultimask}
+	byHand := prompt
+	byHand.Points = append(append([]Point{}, prompt.Points...), Point{Label: LabelPadding}, Point{Label: LabelPadding}, Point{Label: LabelPadding})
+	predict := func(p *Predictor, pr Prompt) []float32 {
+		emb, err := p.Encode(ctx, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.Predict(ctx, emb, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Masks.Data
+	}
+	got, want, unpadded := predict(padded, prompt), predict(plain, byHand), predict(plain, prompt)
+	differs := false
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("mask value %d: %g with prompt_points 5, %g with padding points by hand", i, got[i], want[i])
+		}
+		differs = differs || got[i] != unpadded[i]
+	}
+	if !differs {
+		t.Error("padding changed nothing: the test cannot tell padded from unpadded prompts")
+	}
+}

@@ -126,10 +126,11 @@ func targetTensor(batch []*example) *tensors.Tensor {
 }
 
 // promptTensors turns the examples' clicks into points [B, N, 2] (x, y) and
-// labels [B, N], N being the most clicks of any example (shorter lists are
-// padded with SAM's padding label −1), and multimask [B]: 1 for a single click.
-func promptTensors(batch []*example) (points, labels, multimask *tensors.Tensor) {
-	n := 0
+// labels [B, N], N being the most clicks of any example or padTo, whichever is
+// larger (shorter lists are padded with SAM's padding label −1), and
+// multimask [B]: 1 for a single click.
+func promptTensors(batch []*example, padTo int) (points, labels, multimask *tensors.Tensor) {
+	n := padTo
 	for _, ex := range batch {
 		n = max(n, len(ex.clicks))
 	}

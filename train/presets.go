@@ -27,6 +27,7 @@ func liteModel() sam.Config {
 	c.DecoderMLPDim = 512
 	c.DecoderNumHeads = 4
 	c.IoUHeadHiddenDim = 128
+	c.PromptPoints = 11 // the lite recipe's most clicks: 5 positive, 5 negative, 1 refinement
 	return c
 }
 

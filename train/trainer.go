@@ -252,7 +252,7 @@ func (r *run) trainBatch(b *preparedBatch, lr float64) (loss, seg float64, err e
 	in := roundInputs{x: b.x, target: targetTensor(b.examples)}
 	rounds := 1 + r.cfg.Prompts.RefineRounds
 	for round := 0; round < rounds; round++ {
-		in.points, in.labels, in.multimask = promptTensors(b.examples)
+		in.points, in.labels, in.multimask = promptTensors(b.examples, cfgM.PromptPoints)
 		res, err := r.exec.trainRound(lr, in)
 		if err != nil {
 			return 0, 0, err

@@ -64,7 +64,7 @@ func TestTinyLossFallsOnFixedBatch(t *testing.T) {
 		for i, ex := range b.examples {
 			ex.clicks = slices.Clone(clicks[i])
 		}
-		pts, lbl, mm := promptTensors(b.examples)
+		pts, lbl, mm := promptTensors(b.examples, 0)
 		out, err := r.exec.evaluate.Exec(b.x, pts, lbl, targetTensor(b.examples), mm)
 		if err != nil {
 			t.Fatal(err)
@@ -306,4 +306,35 @@ func TestRunExportsLoadableWeights(t *testing.T) {
 
 func loadGoMLX(store *model.Store, dir string) (*gomlxcheckpoint.Handler, error) {
 	return gomlxcheckpoint.Load(store).Dir(dir).Immediate().Done()
+}
+
+// TestPromptTensorsPadTo checks the fixed-size prompts: clicks first, then
+// padding label −1 up to padTo, or to the most clicks when that is more.
+func TestPromptTensorsPadTo(t *testing.T) {
+	batch := []*example{
+		{clicks: []prompts.Click{{X: 1, Y: 2, Positive: true}}},
+		{clicks: []prompts.Click{{X: 3, Y: 4, Positive: true}, {X: 5, Y: 6}}},
+	}
+	for _, tc := range []struct{ padTo, want int }{{0, 2}, {1, 2}, {4, 4}} {
+		pts, lbl, mm := promptTensors(batch, tc.padTo)
+		if got := pts.Shape().Dimensions; !slices.Equal(got, []int{2, tc.want, 2}) {
+			t.Fatalf("padTo %d: points shape %v, want [2 %d 2]", tc.padTo, got, tc.want)
+		}
+		l := tensors.MustCopyFlatData[float32](lbl)
+		wantL := make([]float32, 2*tc.want)
+		for i := range wantL {
+			wantL[i] = -1
+		}
+		wantL[0], wantL[tc.want], wantL[tc.want+1] = 1, 1, 0
+		if !slices.Equal(l, wantL) {
+			t.Errorf("padTo %d: labels %v, want %v", tc.padTo, l, wantL)
+		}
+		if m := tensors.MustCopyFlatData[float32](mm); !slices.Equal(m, []float32{1, 0}) {
+			t.Errorf("padTo %d: multimask %v, want [1 0]", tc.padTo, m)
+		}
+		p := tensors.MustCopyFlatData[float32](pts)
+		if p[2*tc.want+2] != 5 || p[2*tc.want+3] != 6 {
+			t.Errorf("padTo %d: second example's second click at (%g, %g), want (5, 6)", tc.padTo, p[2*tc.want+2], p[2*tc.want+3])
+		}
+	}
 }

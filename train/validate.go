@@ -148,15 +148,20 @@ func (v *validationSet) meanDice(e *executors) (float64, error) {
 	var n int
 	for bi, x := range v.inputs {
 		batch := v.cases[bi*validationBatch : min((bi+1)*validationBatch, len(v.cases))]
-		pts := make([]float32, 0, 2*len(batch))
-		labels := make([]float32, len(batch))
+		// One positive click each, padded as the model's prompts are (PromptPoints).
+		k := max(1, e.model.Config.PromptPoints)
+		pts := make([]float32, 2*k*len(batch))
+		labels := make([]float32, k*len(batch))
 		multi := make([]float32, len(batch))
 		for i, c := range batch {
-			pts = append(pts, c.click[0], c.click[1])
-			labels[i], multi[i] = 1, 1
+			pts[2*k*i], pts[2*k*i+1] = c.click[0], c.click[1]
+			for j := range k {
+				labels[k*i+j] = -1
+			}
+			labels[k*i], multi[i] = 1, 1
 		}
-		out, err := e.predict.Exec1(x, tensors.FromFlatDataAndDimensions(pts, len(batch), 1, 2),
-			tensors.FromFlatDataAndDimensions(labels, len(batch), 1), tensors.FromFlatDataAndDimensions(multi, len(batch)))
+		out, err := e.predict.Exec1(x, tensors.FromFlatDataAndDimensions(pts, len(batch), k, 2),
+			tensors.FromFlatDataAndDimensions(labels, len(batch), k), tensors.FromFlatDataAndDimensions(multi, len(batch)))
 		if err != nil {
 			return 0, fmt.Errorf("validation %s: %w", v.name, err)
 		}
