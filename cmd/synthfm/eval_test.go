@@ -68,6 +68,23 @@ func TestEvalAndCompareCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "| label1 | (1,0) | 2 |") {
 		t.Fatalf("compare: code %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Three runs: the first against each other one, and a chart of all three.
+	chart := filepath.Join(t.TempDir(), "chart.png")
+	code, stdout, stderr = runCLI(t, "compare", "--chart", chart, "--chart-prompt", "3,3", out, out, out)
+	if code != 0 || strings.Count(stdout, "| label1 | (1,0) | 2 |") != 2 {
+		t.Fatalf("compare of three runs: code %d\n%s\n%s", code, stdout, stderr)
+	}
+	f, err := os.Open(chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width < 400 {
+		t.Errorf("chart: %v, %+v", err, cfg)
+	}
+	if code, _, stderr := runCLI(t, "compare", "--chart", chart, "--chart-prompt", "2,2", out, out); code != 1 || !strings.Contains(stderr, "(2,2)") {
+		t.Errorf("chart at an unscored configuration: exit %d, %s", code, stderr)
+	}
 }
 
 func TestEvalUsageErrors(t *testing.T) {
