@@ -20,11 +20,16 @@ type Comparison struct {
 	Err                error // too few pairs
 }
 
+// ModalityRows is the Dataset of the comparisons that pool every dataset's
+// cases of one imaging modality (named in Structure), listed last.
+const ModalityRows = "modality"
+
 // Compare pairs the rows of two runs by object and configuration (per
 // slice), or, with perVolume, first averages each run's Dice over the
 // slices of one structure instance of one case and pairs those means. Rows
 // without a partner or with NaN Dice are left out. Rows with structure "all"
-// pool each dataset.
+// pool each dataset; rows with dataset ModalityRows pool each modality over
+// all datasets.
 func Compare(a, b []Result, perVolume bool) ([]Comparison, error) {
 	key := Result.Key
 	if perVolume {
@@ -73,8 +78,11 @@ func Compare(a, b []Result, perVolume bool) ([]Comparison, error) {
 		if ra.Seed != rb.Seed {
 			return nil, fmt.Errorf("runs used different click seeds (%d and %d): their clicks differ, so the cases are not paired", ra.Seed, rb.Seed)
 		}
-		for _, s := range []string{ra.Structure, "all"} {
-			g := group{ra.Dataset, s, ra.Config}
+		gs := []group{{ra.Dataset, ra.Structure, ra.Config}, {ra.Dataset, "all", ra.Config}}
+		if ra.Modality != "" {
+			gs = append(gs, group{ModalityRows, ra.Modality, ra.Config})
+		}
+		for _, g := range gs {
 			p, seen := pairs[g]
 			if !seen {
 				groups = append(groups, g)
@@ -87,6 +95,9 @@ func Compare(a, b []Result, perVolume bool) ([]Comparison, error) {
 	}
 	sort.SliceStable(groups, func(i, j int) bool {
 		gi, gj := groups[i], groups[j]
+		if (gi.dataset == ModalityRows) != (gj.dataset == ModalityRows) {
+			return gj.dataset == ModalityRows
+		}
 		if gi.dataset != gj.dataset {
 			return gi.dataset < gj.dataset
 		}

@@ -147,14 +147,22 @@ func TestRunResumeReportsAndCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 6 { // (disc, square, all) × 2 configs
+	if len(cs) != 8 { // (disc, square, all, modality "other") × 2 configs
 		t.Fatalf("%d comparisons", len(cs))
 	}
-	for _, c := range cs {
+	for i, c := range cs {
+		pooled := c.Structure == "all" || c.Dataset == eval.ModalityRows
 		// Fill-all scores 2|G|/(|G|+4096): far below the baseline.
-		if c.Test.N != map[bool]int{true: 6, false: 3}[c.Structure == "all"] || c.MeanA-c.MeanB < 0.5 || !(c.Test.P < 0.05) || c.Test.T <= 0 {
+		if c.Test.N != map[bool]int{true: 6, false: 3}[pooled] || c.MeanA-c.MeanB < 0.5 || !(c.Test.P < 0.05) || c.Test.T <= 0 {
 			t.Fatalf("comparison %+v", c)
 		}
+		if (i >= 6) != (c.Dataset == eval.ModalityRows) || (c.Dataset == eval.ModalityRows && c.Structure != "other") {
+			t.Fatalf("comparison %d is %s/%s: the modality rows come last", i, c.Dataset, c.Structure)
+		}
+	}
+	// One dataset of the modality: its pooled row and the modality's agree.
+	if cs[6].MeanA != cs[4].MeanA || cs[6].Test.T != cs[4].Test.T || cs[6].Config != cs[4].Config {
+		t.Fatalf("modality row %+v differs from the dataset's %+v", cs[6], cs[4])
 	}
 	same, err := eval.Compare(resumed, resumed, true)
 	if err != nil || same[0].Test.P != 1 || same[0].MeanA != same[0].MeanB {

@@ -14,7 +14,9 @@ for every dataset × structure × prompt configuration it pairs the Dice of
 the cases both runs scored and prints a paired Student t-test (mean
 difference A − B, t, two-sided p, n). Both runs must use the same click seed.
 By default each slice's object is one case; --per-volume first averages each
-structure's Dice over the slices of a volume. With more than two runs, the
+structure's Dice over the slices of a volume. Rows "all" pool a dataset;
+the rows of dataset "modality" pool every dataset's cases of one modality
+(CT, MR, US, …). With more than two runs, the
 first is compared with each of the others in turn.
 
 --chart FILE also draws the runs side by side: mean Dice per dataset at one
