@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // WriteChart draws a grouped bar chart of mean Dice per dataset (pooled
@@ -124,7 +125,7 @@ func hasAll(t Table, dataset string) bool {
 func saveDatasetChart(p *plot.Plot, names []string, path string) error {
 	p.NominalX(names...)
 	p.X.Tick.Label.Rotation = 0.6
-	p.X.Tick.Label.XAlign = -1
-	p.X.Tick.Label.YAlign = 0
+	p.X.Tick.Label.XAlign = draw.XRight // the label ends at its tick
+	p.X.Tick.Label.YAlign = draw.YCenter
 	return p.Save(vg.Length(max(6, 1.1*float64(len(names))))*vg.Inch, 5*vg.Inch, path)
 }
