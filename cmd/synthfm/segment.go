@@ -37,6 +37,8 @@ RGB and 16-bit ones reduced to their high byte, so window medical images to
 file with SAM's state_dict names. --model-config names the architecture:
 vit_b, vit_l, vit_h, or a JSON file with the keys of the fixtures'
 config_*.json. Without it, vit_b/l/h is recognised from the checkpoint.
+Without --checkpoint the model built into the binary (synthfm-lite, see
+models/builtin/README.md) is used: nothing to download.
 
 --points lists clicks in image pixels, x,y,label separated by ";" (x is the
 column, y the row; label 1 = foreground, 0 = background). --box x0,y0,x1,y1
