@@ -16,13 +16,24 @@ func (g *Generator) boundaryScene(d draw, ws *workspace, mask []uint8, meta *Met
 	bm := &BoundaryMeta{}
 	meta.Boundary = bm
 
+	wantPx := 0.0
+	if g.sizeRule() {
+		wantPx = g.drawTargetArea(d, meta)
+	}
 	var fg []bool
 	var target []labelmap.Run
 	for try := 1; try <= cfg.MaxTries && target == nil; try++ {
 		bm.Tries = try
 		p := labelmap.Params{Labels: d.intUniform(bc.Labels)}
 		bm.NoiseSigmas, bm.WarpSigmas = nil, nil
-		for _, s := range bc.NoiseScales {
+		scales := bc.NoiseScales
+		if bc.PLargeScale > 0 { // no draw when off: the first generator's stream
+			bm.LargeScale = d.bernoulli(bc.PLargeScale)
+			if bm.LargeScale {
+				scales = append(scales[:len(scales):len(scales)], bc.LargeScale)
+			}
+		}
+		for _, s := range scales {
 			sigma := d.uniform(bc.NoiseSigma)
 			p.NoiseSpacings = append(p.NoiseSpacings, s*scale)
 			p.NoiseSigmas = append(p.NoiseSigmas, sigma)
@@ -52,7 +63,9 @@ func (g *Generator) boundaryScene(d draw, ws *workspace, mask []uint8, meta *Met
 		}
 		fg = labelmap.Erode(labels, side, side, iterations)
 
-		// The target: one connected region of at least min_area.
+		// The target: one connected region of at least min_area, the one
+		// closest to a* in log area under the size rule (method.md §2b),
+		// else a random one.
 		runs, areas := labelmap.Components(labels, fg, side, side)
 		var candidates []int
 		for c, a := range areas {
@@ -64,7 +77,16 @@ func (g *Generator) boundaryScene(d draw, ws *workspace, mask []uint8, meta *Met
 		if len(candidates) == 0 {
 			continue
 		}
-		pick := candidates[d.IntN(len(candidates))]
+		var pick int
+		if g.sizeRule() {
+			candidateAreas := make([]int, len(candidates))
+			for i, c := range candidates {
+				candidateAreas[i] = areas[c]
+			}
+			pick = candidates[closestLogArea(candidateAreas, wantPx)]
+		} else {
+			pick = candidates[d.IntN(len(candidates))]
+		}
 		for _, r := range runs {
 			if r.Comp == pick {
 				target = append(target, r)

@@ -32,6 +32,12 @@ type Config struct {
 	Size    int     `yaml:"size" json:"size"`         // image side in pixels
 	PShape  float64 `yaml:"p_shape" json:"p_shape"`   // probability of the shape module
 	MinArea float64 `yaml:"min_area" json:"min_area"` // smallest target / visible object, fraction of the canvas
+	// TargetArea is the range of the desired target area a*, a fraction
+	// of the canvas drawn log-uniformly per sample (method.md §2b): of the
+	// candidates a module makes, the one closest to a* in log area becomes
+	// the target. {0, 0} turns the rule off: the target is then a
+	// uniformly random candidate, as in the first generator.
+	TargetArea Range `yaml:"target_area,flow" json:"target_area"`
 	// MaxTries bounds every redraw loop (object placement, point sets,
 	// boundary label maps without a large enough region).
 	MaxTries int            `yaml:"max_tries" json:"max_tries"`
@@ -49,7 +55,10 @@ type ShapeConfig struct {
 	Rad           Range    `yaml:"rad,flow" json:"rad"`                       // handle length / edge
 	Edgy          Range    `yaml:"edgy,flow" json:"edgy"`
 	Radius        Range    `yaml:"radius,flow" json:"radius"` // R, fraction of the side
-	Rotate        bool     `yaml:"rotate" json:"rotate"`      // random rotation of each object
+	// RadiusLogUniform draws R log-uniformly in Radius (method.md §2b);
+	// false draws it uniformly (the first generator).
+	RadiusLogUniform bool `yaml:"radius_log_uniform" json:"radius_log_uniform"`
+	Rotate           bool `yaml:"rotate" json:"rotate"` // random rotation of each object
 	// Background: a phantom on the black canvas with probability PPhantom.
 	PPhantom         float64 `yaml:"p_phantom" json:"p_phantom"`
 	PEllipse         float64 `yaml:"p_ellipse" json:"p_ellipse"`                      // ellipse rather than circle
@@ -66,6 +75,11 @@ type BoundaryConfig struct {
 	Labels      IntRange  `yaml:"labels,flow" json:"labels"`             // J
 	NoiseScales []float64 `yaml:"noise_scales,flow" json:"noise_scales"` // px at 256²
 	NoiseSigma  Range     `yaml:"noise_sigma,flow" json:"noise_sigma"`   // per scale
+	// With probability PLargeScale one more noise scale, LargeScale px at
+	// 256², joins NoiseScales for the sample, so that large regions exist
+	// (method.md §2b). PLargeScale 0 never adds it (the first generator).
+	LargeScale  float64   `yaml:"large_scale" json:"large_scale"`
+	PLargeScale float64   `yaml:"p_large_scale" json:"p_large_scale"`
 	WarpScales  []float64 `yaml:"warp_scales,flow" json:"warp_scales"`   // px at 256²
 	WarpSigma   Range     `yaml:"warp_sigma,flow" json:"warp_sigma"`     // px at 256², per scale
 	PErode      float64   `yaml:"p_erode" json:"p_erode"`                // per label
@@ -131,17 +145,18 @@ const (
 // training resolution.
 func DefaultConfig() Config {
 	return Config{
-		Size: 1024, PShape: 0.5, MinArea: 0.001, MaxTries: 50,
+		Size: 1024, PShape: 0.5, MinArea: 0.001, MaxTries: 50, TargetArea: Range{0.001, 0.6},
 		Shape: ShapeConfig{
 			Objects: IntRange{1, 5}, ControlPoints: IntRange{3, 12},
 			RadiusJitter: Range{0.35, 1.0}, MinPointGap: 0.7,
-			Rad: Range{0.05, 0.4}, Edgy: Range{0, 1}, Radius: Range{0.03, 0.35}, Rotate: true,
+			Rad: Range{0.05, 0.4}, Edgy: Range{0, 1}, Radius: Range{0.03, 0.55}, RadiusLogUniform: true, Rotate: true,
 			PPhantom: 0.5, PEllipse: 0.5, PhantomOffset: 0.05, PhantomRadius: Range{0.30, 0.48},
 			PhantomIntensity: Range{0, 1}, PInsidePhantom: 0.8,
 			Contrast: Range{0.02, 0.6}, TextureAmplitude: Range{0, 0.3},
 		},
 		Boundary: BoundaryConfig{
-			Labels: IntRange{10, 15}, NoiseScales: []float64{32, 64}, NoiseSigma: Range{0, 1},
+			Labels: IntRange{3, 15}, NoiseScales: []float64{32, 64}, NoiseSigma: Range{0, 1},
+			LargeScale: 128, PLargeScale: 0.5,
 			WarpScales: []float64{16, 32, 64}, WarpSigma: Range{0, 16},
 			PErode: 0.5, ErodeMax: 4,
 			CanvasMean: Range{0.1, 0.9}, CanvasWidth: Range{0.02, 0.3}, Outliers: Range{0, 0.05},

@@ -37,11 +37,15 @@ func TestDefaultsAreMethodValues(t *testing.T) {
 	}{
 		{"objects", c.Shape.Objects, IntRange{1, 5}},
 		{"control points", c.Shape.ControlPoints, IntRange{3, 12}},
-		{"object radius", c.Shape.Radius, Range{0.03, 0.35}},
+		{"object radius", c.Shape.Radius, Range{0.03, 0.55}},
+		{"radius log-uniform", c.Shape.RadiusLogUniform, true},
+		{"target area", c.TargetArea, Range{0.001, 0.6}},
 		{"phantom radius", c.Shape.PhantomRadius, Range{0.30, 0.48}},
 		{"contrast", c.Shape.Contrast, Range{0.02, 0.6}},
-		{"labels", c.Boundary.Labels, IntRange{10, 15}},
+		{"labels", c.Boundary.Labels, IntRange{3, 15}},
 		{"noise scales", c.Boundary.NoiseScales, []float64{32, 64}},
+		{"large scale", c.Boundary.LargeScale, 128.0},
+		{"p large scale", c.Boundary.PLargeScale, 0.5},
 		{"warp scales", c.Boundary.WarpScales, []float64{16, 32, 64}},
 		{"poisson peak", c.Noise.Poisson.Peak, Range{10, 1000}},
 		{"rician", c.Noise.Rician.Sigma, Range{0, 0.1}},
@@ -157,6 +161,11 @@ func TestValidateRejectsEachBadSetting(t *testing.T) {
 		{"octaves", func(c *Config) { c.Noise.Perlin.Octaves = IntRange{3, 1} }, "noise.perlin.octaves"},
 		{"lacunarity", func(c *Config) { c.Noise.Perlin.Lacunarity = 0.5 }, "noise.perlin.lacunarity"},
 		{"beta", func(c *Config) { c.Noise.Speckle.Beta = Range{0, 2} }, "noise.speckle.beta"},
+		{"target area", func(c *Config) { c.TargetArea = Range{0.01, 2} }, "target_area"},
+		{"target area 0", func(c *Config) { c.TargetArea = Range{0, 0.5} }, "target_area min"},
+		{"log radius 0", func(c *Config) { c.Shape.Radius = Range{0, 0.5} }, "shape.radius min (log-uniform)"},
+		{"p large", func(c *Config) { c.Boundary.PLargeScale = 1.5 }, "boundary.p_large_scale"},
+		{"large scale", func(c *Config) { c.Boundary.LargeScale = 0 }, "boundary.large_scale: 0 outside"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()

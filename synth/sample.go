@@ -30,12 +30,23 @@ type Metadata struct {
 	Index      int    `json:"index"`
 	Size       int    `json:"size"`
 	TargetArea int    `json:"target_area"` // mask pixels
+	// DesiredArea is a*, the target area fraction the size rule aimed
+	// at (method.md §2b); 0 when the rule is off.
+	DesiredArea float64 `json:"desired_area,omitempty"`
 	// Contrast is the target's intensity difference to what surrounds
 	// it before noise: |I_target − I_b| (shape), |δ| (boundary).
 	Contrast float64       `json:"contrast"`
 	Shape    *ShapeMeta    `json:"shape,omitempty"`
 	Boundary *BoundaryMeta `json:"boundary,omitempty"`
 	Noise    []NoiseMeta   `json:"noise"` // models applied, in order
+}
+
+// TargetFraction is the target's area as a fraction of the canvas.
+func (m Metadata) TargetFraction() float64 {
+	if m.Size <= 0 {
+		return 0
+	}
+	return float64(m.TargetArea) / float64(m.Size*m.Size)
 }
 
 // Module names.
@@ -87,6 +98,7 @@ type ObjectMeta struct {
 type BoundaryMeta struct {
 	Labels        int           `json:"labels"`         // J drawn
 	LabelsPresent int           `json:"labels_present"` // labels that won at least one pixel
+	LargeScale    bool          `json:"large_scale"`    // the large noise scale joined the others
 	NoiseSigmas   []float64     `json:"noise_sigmas"`
 	WarpSigmas    []float64     `json:"warp_sigmas"` // px
 	Eroded        []ErodedLabel `json:"eroded"`

@@ -51,7 +51,15 @@ func (g *Generator) shapeScene(d draw, ws *workspace, mask []uint8, meta *Metada
 	// earlier object at least min_area visible.
 	minPx := g.minAreaPixels()
 	k := d.intUniform(sc.Objects)
-	targetSlot := d.IntN(k)
+	// The target: with the size rule (method.md §2b) the object whose
+	// visible part is closest to a* in log area, chosen once all are
+	// placed; without it, the object of a random slot.
+	targetSlot, wantPx := -1, 0.0
+	if g.sizeRule() {
+		wantPx = g.drawTargetArea(d, meta)
+	} else {
+		targetSlot = d.IntN(k)
+	}
 	target := -1
 	var objects []placedObject
 	for slot := range k {
@@ -77,7 +85,17 @@ func (g *Generator) shapeScene(d draw, ws *workspace, mask []uint8, meta *Metada
 	if len(objects) == 0 {
 		return ErrNoTarget
 	}
-	if target < 0 { // the target was dropped: another object takes its place
+	if g.sizeRule() {
+		visible := make([]int, len(objects))
+		for i, o := range objects {
+			if o.meta.Visible >= minPx { // always, by the placement rules
+				visible[i] = o.meta.Visible
+			}
+		}
+		if target = closestLogArea(visible, wantPx); target < 0 {
+			return ErrNoTarget
+		}
+	} else if target < 0 { // the target was dropped: another object takes its place
 		target = d.IntN(len(objects))
 	}
 	sm.Target = target
@@ -128,7 +146,7 @@ func (g *Generator) placeObject(d draw, owner []int8, phantom []shape.Span, obje
 		} else {
 			c = shape.Point{X: side * d.Float64(), Y: side * d.Float64()}
 		}
-		m := ObjectMeta{CX: c.X, CY: c.Y, Radius: d.uniform(sc.Radius) * side,
+		m := ObjectMeta{CX: c.X, CY: c.Y, Radius: g.drawRadius(d) * side,
 			ControlPoints: d.intUniform(sc.ControlPoints), Tries: try}
 		points, _ := shape.RandomPoints(d.Rand, m.ControlPoints, c, m.Radius,
 			sc.RadiusJitter.Min, sc.RadiusJitter.Max, sc.MinPointGap*m.Radius/float64(m.ControlPoints), cfg.MaxTries)
@@ -163,6 +181,15 @@ func (g *Generator) placeObject(d draw, owner []int8, phantom []shape.Span, obje
 		}
 	}
 	return placedObject{}, false
+}
+
+// drawRadius draws R as a fraction of the side: log-uniformly in
+// shape.radius (method.md §2b), or uniformly when radius_log_uniform is off.
+func (g *Generator) drawRadius(d draw) float64 {
+	if sc := g.cfg.Shape; sc.RadiusLogUniform {
+		return d.logUniform(sc.Radius)
+	}
+	return d.uniform(g.cfg.Shape.Radius)
 }
 
 // randomPixelCentre picks a pixel uniformly among spans and returns its centre.

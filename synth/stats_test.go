@@ -27,8 +27,8 @@ func TestShapeModuleStatistics(t *testing.T) {
 		perK[k]++
 		for j, o := range m.Objects {
 			switch {
-			case o.Radius < 0.03*size || o.Radius > 0.35*size:
-				t.Errorf("#%d object %d: R = %g px outside [0.03, 0.35]×%d", i, j, o.Radius, size)
+			case o.Radius < 0.03*size || o.Radius > 0.55*size:
+				t.Errorf("#%d object %d: R = %g px outside [0.03, 0.55]×%d", i, j, o.Radius, size)
 			case o.ControlPoints < 3 || o.ControlPoints > 12:
 				t.Errorf("#%d object %d: %d control points", i, j, o.ControlPoints)
 			case o.Visible < minPx || o.Visible > o.Area:
@@ -125,16 +125,22 @@ func TestBoundaryModuleStatistics(t *testing.T) {
 	g := generator(t, "boundary-only", size)
 	kmax := int(math.Round(4 * size / 256.0))
 	labels, present, eroded := 0, 0, 0
-	withNoise := 0
+	withNoise, large := 0, 0
 	for i := range n {
 		s := sample(t, g, 13, i)
 		b := s.Meta.Boundary
-		if b.Labels < 10 || b.Labels > 15 || b.LabelsPresent > b.Labels || b.LabelsPresent < 2 {
+		if b.Labels < 3 || b.Labels > 15 || b.LabelsPresent > b.Labels || b.LabelsPresent < 2 {
 			t.Errorf("#%d: %d labels drawn, %d present", i, b.Labels, b.LabelsPresent)
 		}
 		labels += b.Labels
 		present += b.LabelsPresent
 		eroded += len(b.Eroded)
+		if b.LargeScale {
+			large++
+		}
+		if want := 2 + btoi(b.LargeScale); len(b.NoiseSigmas) != want {
+			t.Errorf("#%d: %d noise sigmas, want %d (large scale %v)", i, len(b.NoiseSigmas), want, b.LargeScale)
+		}
 		for _, e := range b.Eroded {
 			if e.Iterations < 1 || e.Iterations > kmax || e.Label < 0 || e.Label >= b.Labels {
 				t.Errorf("#%d: erosion %+v (k_max %d)", i, e, kmax)
@@ -161,6 +167,17 @@ func TestBoundaryModuleStatistics(t *testing.T) {
 	if withNoise < n/2-20 || withNoise > n/2+20 {
 		t.Errorf("noise library on in %d of %d samples, want about half", withNoise, n)
 	}
+	// The last label map drawn per sample; Binomial(60, ½): sd 3.9.
+	if large < n/2-16 || large > n/2+16 {
+		t.Errorf("large noise scale in %d of %d samples, want about half", large, n)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestBoundaryModuleCanvasAndGaps(t *testing.T) {

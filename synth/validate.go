@@ -86,6 +86,10 @@ func (c Config) Validate() error {
 	if c.MaxTries < 1 {
 		v.fail("max_tries = %d must be at least 1", c.MaxTries)
 	}
+	if c.TargetArea != (Range{}) {
+		v.rng("target_area", c.TargetArea, 0, 1)
+		v.positive("target_area min", c.TargetArea.Min)
+	}
 	inf := math.Inf(1)
 	s := c.Shape
 	v.intRange("shape.objects", s.Objects, 1, 127)
@@ -98,6 +102,9 @@ func (c Config) Validate() error {
 	v.rng("shape.edgy", s.Edgy, 0, 100)
 	v.rng("shape.radius", s.Radius, 0, 1)
 	v.positive("shape.radius max", s.Radius.Max)
+	if s.RadiusLogUniform {
+		v.positive("shape.radius min (log-uniform)", s.Radius.Min)
+	}
 	v.prob("shape.p_phantom", s.PPhantom)
 	v.prob("shape.p_ellipse", s.PEllipse)
 	v.rng("shape.phantom_offset", Range{0, s.PhantomOffset}, 0, 0.5)
@@ -112,6 +119,10 @@ func (c Config) Validate() error {
 	v.intRange("boundary.labels", b.Labels, 1, 255)
 	v.scales("boundary.noise_scales", b.NoiseScales, false)
 	v.rng("boundary.noise_sigma", b.NoiseSigma, 0, inf)
+	v.prob("boundary.p_large_scale", b.PLargeScale)
+	if b.PLargeScale > 0 {
+		v.scales("boundary.large_scale", append(append([]float64(nil), b.NoiseScales...), b.LargeScale), false)
+	}
 	v.scales("boundary.warp_scales", b.WarpScales, true)
 	v.rng("boundary.warp_sigma", b.WarpSigma, 0, inf)
 	v.prob("boundary.p_erode", b.PErode)
