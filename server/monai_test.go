@@ -39,7 +39,7 @@ func ballVolume(t *testing.T) ([]byte, *medimg.Volume, func(i, j, k int) bool) {
 	c, s := math.Cos(0.3), math.Sin(0.3)
 	v.Direction = [3][3]float64{{c, 0, -s}, {0, 1, 0}, {s, 0, c}}
 	var buf bytes.Buffer
-	if err := writeNIfTI(&buf, v, true); err != nil {
+	if err := medimg.WriteNIfTI(&buf, v, true); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), v, in
@@ -293,7 +293,7 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 		"label": "liver", "foreground": [][]int{{i, j, k}}, "background": [][]int{}, "slice": k,
 		"result_extension": ".nrrd", "result_dtype": "uint8",
 	}, ct)
-	if countOnes(labelBytes(label)) == 0 {
+	if countOnes(medimg.LabelBytes(label)) == 0 {
 		t.Fatal("empty MONAI label")
 	}
 	// The same voxel in the view: solve view origin + A·q = world(i, j, k).
@@ -320,7 +320,7 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 	if !api.SameGrid(ct, 1e-3) {
 		t.Fatal("the JSON API's label download is not on the uploaded grid")
 	}
-	if n := countDiff(labelBytes(api), labelBytes(label)); n != 0 {
+	if n := countDiff(medimg.LabelBytes(api), medimg.LabelBytes(label)); n != 0 {
 		t.Errorf("the JSON API's label (via the LPS view) and MONAI Label's differ in %d voxels", n)
 	}
 }
@@ -340,23 +340,14 @@ func indexToWorld(v *medimg.Volume, idx [3]int) [3]float64 {
 // worldToIndex returns the voxel of a session's view at a world position.
 func worldToIndex(t *testing.T, s SessionJSON, w [3]float64) [3]int {
 	t.Helper()
-	var a [3][3]float64
-	for r := 0; r < 3; r++ {
-		for c := 0; c < 3; c++ {
-			a[r][c] = s.Direction[r][c] * s.Spacing[c]
-		}
-	}
-	inv, ok := inverse3(a)
+	grid := medimg.Volume{Spacing: s.Spacing, Origin: s.Origin, Direction: s.Direction}
+	x, ok := grid.WorldToIndex(w)
 	if !ok {
 		t.Fatal("singular view grid")
 	}
 	var q [3]int
-	for r := 0; r < 3; r++ {
-		var x float64
-		for c := 0; c < 3; c++ {
-			x += inv[r][c] * (w[c] - s.Origin[c])
-		}
-		q[r] = int(math.Round(x))
+	for r := range q {
+		q[r] = int(math.Round(x[r]))
 	}
 	return q
 }

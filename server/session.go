@@ -34,7 +34,7 @@ type Session struct {
 	// among them).
 	View *medimg.Volume
 	// viewToVolume sends View's voxel indices to Volume's.
-	viewToVolume indexMap
+	viewToVolume medimg.IndexMap
 	// Window is the default window for this image.
 	Window Window
 	// Lo and Hi are the image's smallest and largest sample.
@@ -118,7 +118,7 @@ func (s *Session) labelVolume() *medimg.Volume {
 	for k, m := range s.labels {
 		for p, x := range m {
 			if x != 0 {
-				o := s.viewToVolume.apply([3]int{p % w, p / w, k})
+				o := s.viewToVolume.Apply([3]int{p % w, p / w, k})
 				out.Data[out.Index(o[0], o[1], o[2], 0)] = 1
 			}
 		}
@@ -241,15 +241,15 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 
 // lpsView returns the volume reoriented to LPS and the map from its voxel
 // indices to the volume's.
-func lpsView(vol *medimg.Volume) (*medimg.Volume, indexMap, error) {
-	identity := indexMap{M: [3][3]int{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}
+func lpsView(vol *medimg.Volume) (*medimg.Volume, medimg.IndexMap, error) {
+	identity := medimg.IndexMap{M: [3][3]int{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}
 	view, err := medimg.ToLPS(vol)
 	if err != nil || view == vol {
 		return vol, identity, err
 	}
-	m, err := newIndexMap(view, vol)
+	m, err := medimg.NewIndexMap(view, vol)
 	if err != nil {
-		return nil, indexMap{}, err
+		return nil, medimg.IndexMap{}, err
 	}
 	return view, m, nil
 }
