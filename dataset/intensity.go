@@ -10,31 +10,40 @@ import (
 	"github.com/synthfm/synthfm/medimg"
 )
 
-// windowPreset returns a CT window (level, width) in HU: soft tissue, lung
-// and brain from the MedSAM paper, bone and liver common radiology values.
-func windowPreset(name string) ([2]float64, bool) {
-	switch name {
-	case "soft-tissue":
-		return [2]float64{40, 400}, true
-	case "lung":
-		return [2]float64{-160, 1500}, true
-	case "brain":
-		return [2]float64{40, 80}, true
-	case "bone":
-		return [2]float64{400, 1800}, true
-	case "liver":
-		return [2]float64{60, 160}, true
-	}
-	return [2]float64{}, false
+// DefaultWindow is the CT window preset used when none is named: level 40,
+// width 400 (method.md §6).
+const DefaultWindow = "soft-tissue"
+
+// ctWindows are the CT window presets, (level, width) in HU: soft tissue,
+// lung and brain from the MedSAM paper, bone and liver common radiology
+// values. This is the one list: the evaluation manifests, the server's
+// API and the web page take their names from here.
+var ctWindows = map[string][2]float64{
+	"soft-tissue": {40, 400},
+	"lung":        {-160, 1500},
+	"brain":       {40, 80},
+	"bone":        {400, 1800},
+	"liver":       {60, 160},
 }
 
-// ParseWindow reads a preset name or "level,width"; empty means soft-tissue.
+// WindowPresets returns the names of the CT window presets, sorted.
+func WindowPresets() []string {
+	names := make([]string, 0, len(ctWindows))
+	for name := range ctWindows {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ParseWindow reads a preset name or "level,width"; empty means
+// DefaultWindow.
 func ParseWindow(s string) (level, width float64, err error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		s = "soft-tissue"
+		s = DefaultWindow
 	}
-	if p, ok := windowPreset(s); ok {
+	if p, ok := ctWindows[s]; ok {
 		return p[0], p[1], nil
 	}
 	l, w, ok := strings.Cut(s, ",")
@@ -45,7 +54,7 @@ func ParseWindow(s string) (level, width float64, err error) {
 			return level, width, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("window %q is neither a preset (soft-tissue, lung, brain, bone, liver) nor level,width", s)
+	return 0, 0, fmt.Errorf("window %q is neither a preset (%s) nor level,width", s, strings.Join(WindowPresets(), ", "))
 }
 
 // Mapping turns raw samples into 8-bit grey: clip to [Lo, Hi], scale

@@ -45,7 +45,7 @@ func (s *Server) info() InfoJSON {
 	}
 	return InfoJSON{
 		Name: "synthfm", Version: version, Model: s.model.Info(),
-		Windows: append([]string{"none", "auto"}, ctPresetNames()...),
+		Windows: windowNames(),
 		Limits: LimitsJSON{
 			MaxUploadBytes: s.cfg.MaxUploadBytes, MaxFileBytes: s.cfg.MaxFileBytes, MaxFiles: s.cfg.MaxFiles,
 			MaxVoxels: s.cfg.MaxVoxels, MaxSlicePixels: s.cfg.MaxSlicePixels, MaxPoints: s.cfg.MaxPoints,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/medimg"
 )
@@ -30,7 +31,7 @@ func TestUploadDICOMSeries(t *testing.T) {
 	_, ts := testServer(t, NewFloodFill(), nil)
 	s := uploadImage(t, ts.URL, files)
 	got := &medimg.Volume{Size: [3]int{s.Width, s.Height, s.Slices}, Spacing: s.Spacing, Origin: s.Origin, Direction: s.Direction}
-	if !got.SameGrid(want, 1e-6) || s.Channels != 1 || s.Window != defaultCTPreset {
+	if !got.SameGrid(want, 1e-6) || s.Channels != 1 || s.Window != dataset.DefaultWindow {
 		t.Fatalf("series session %+v; medimg reads size %v spacing %v origin %v", s, want.Size, want.Spacing, want.Origin)
 	}
 	// The middle slice renders under the CT window.

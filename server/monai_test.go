@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/medimg"
 )
@@ -285,7 +286,7 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 	sid := slicerUpload(t, ts.URL, "example_ct_sm.nii.gz", data)
 	var sj SessionJSON
 	doJSON(t, "GET", ts.URL+"/api/sessions/"+sid, nil, &sj)
-	if sj.Window != defaultCTPreset || sj.Orientation != "LPS" || sj.UploadedOrientation == "LPS" || sj.UploadedSize != ct.Size {
+	if sj.Window != dataset.DefaultWindow || sj.Orientation != "LPS" || sj.UploadedOrientation == "LPS" || sj.UploadedSize != ct.Size {
 		t.Fatalf("CT session %+v: want the default CT window and an LPS view of a non-LPS upload", sj)
 	}
 	i, j, k := ct.Size[0]/2, ct.Size[1]/2, ct.Size[2]/2

@@ -21,12 +21,8 @@ type Window struct {
 	Level, Width float64
 }
 
-// defaultCTPreset is the CT window of method.md §6 (level 40, width 400).
-const defaultCTPreset = "soft-tissue"
-
-// ctPresetNames lists the CT window presets of dataset.ParseWindow, which
-// does not export them (a test checks that each one parses).
-func ctPresetNames() []string { return []string{"bone", "brain", "liver", "lung", "soft-tissue"} }
+// windowNames lists the windows the API accepts by name.
+func windowNames() []string { return append([]string{"none", "auto"}, dataset.WindowPresets()...) }
 
 // parseWindow reads a window as the API spells it: "none", "auto", a CT
 // preset name ("soft-tissue", "lung", ...) or "level,width" ("40,400").
@@ -36,11 +32,11 @@ func parseWindow(s string) (Window, error) {
 	case "none", "auto":
 		return Window{Name: s, Mode: s}, nil
 	case "":
-		return Window{}, fmt.Errorf("empty window: use none, auto, level,width or a preset (%s)", strings.Join(ctPresetNames(), ", "))
+		return Window{}, fmt.Errorf("empty window: use none, auto, level,width or a preset (%s)", strings.Join(dataset.WindowPresets(), ", "))
 	}
 	level, width, err := dataset.ParseWindow(s)
 	if err != nil {
-		return Window{}, fmt.Errorf("unknown window %q: use none, auto, level,width (e.g. 40,400) or a preset (%s)", s, strings.Join(ctPresetNames(), ", "))
+		return Window{}, fmt.Errorf("unknown window %q: use none, auto, level,width (e.g. 40,400) or a preset (%s)", s, strings.Join(dataset.WindowPresets(), ", "))
 	}
 	name := s
 	if strings.Contains(s, ",") {
@@ -58,7 +54,7 @@ func defaultWindow(v *medimg.Volume, lo float32) Window {
 		return Window{Name: "none", Mode: "none"}
 	}
 	if lo <= -500 {
-		w, _ := parseWindow(defaultCTPreset)
+		w, _ := parseWindow(dataset.DefaultWindow)
 		return w
 	}
 	return Window{Name: "auto", Mode: "auto"}

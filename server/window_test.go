@@ -3,17 +3,18 @@ package server
 import (
 	"testing"
 
+	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/medimg"
 )
 
 func TestWindowPresetsAreTheDatasetPackages(t *testing.T) {
-	for _, name := range ctPresetNames() {
+	for _, name := range dataset.WindowPresets() {
 		w, err := parseWindow(name)
 		if err != nil || w.Mode != "ct" || w.Width <= 0 {
 			t.Errorf("preset %q: %+v %v", name, w, err)
 		}
 	}
-	w, err := parseWindow(defaultCTPreset)
+	w, err := parseWindow(dataset.DefaultWindow)
 	if err != nil || w.Level != 40 || w.Width != 400 {
 		t.Errorf("default CT window %+v %v, want level 40 width 400 (method.md §6)", w, err)
 	}
@@ -36,7 +37,7 @@ func TestDefaultWindowFollowsTheImage(t *testing.T) {
 	for _, tc := range []struct {
 		v    *medimg.Volume
 		want string
-	}{{u8, "none"}, {ct, defaultCTPreset}, {mr, "auto"}} {
+	}{{u8, "none"}, {ct, dataset.DefaultWindow}, {mr, "auto"}} {
 		lo, _ := tc.v.Range()
 		if got := defaultWindow(tc.v, lo).Name; got != tc.want {
 			t.Errorf("%s volume: default window %q, want %q", tc.v.DType, got, tc.want)
