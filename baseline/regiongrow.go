@@ -1,5 +1,6 @@
-// Package baseline is the classical, training-free segmenter that floors
-// every evaluation: seeded region growing from click prompts.
+// Package baseline holds the classical, training-free segmenters: seeded
+// region growing from click prompts (RegionGrow, the floor of every
+// evaluation) and the flood fill `synthfm serve` offers (FloodFill).
 package baseline
 
 import (
