@@ -1,6 +1,8 @@
 package medimg
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
 )
 
 // DICOM single files and series folders, decoded by
@@ -22,7 +25,7 @@ import (
 
 func dicomFormat() Format {
 	return Format{Name: "DICOM", Extensions: []string{".dcm", ".dicom"}, Magic: "DICM", MagicOffset: 128, Folders: true,
-		Read: func(path, _ string) (*Volume, error) { return readDICOM(path) }}
+		Read: func(path, _ string, lim Limits) (*Volume, error) { return readDICOM(path, lim) }}
 }
 
 // dicomSlice is one decoded frame with its geometry.
@@ -39,14 +42,15 @@ type dicomSlice struct {
 	dtype       string
 }
 
-func readDICOM(path string) (*Volume, error) {
+func readDICOM(path string, lim Limits) (*Volume, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, errors.Unwrap(err)
 	}
 	var slices []dicomSlice
+	var samples int64 // of all slices so far, against lim.MaxVoxels
 	if !st.IsDir() {
-		if slices, err = readDICOMFile(path); err != nil {
+		if slices, err = readDICOMFile(path, lim, &samples); err != nil {
 			return nil, err
 		}
 	} else {
@@ -59,9 +63,9 @@ func readDICOM(path string) (*Volume, error) {
 				continue
 			}
 			file := filepath.Join(path, e.Name())
-			s, err := readDICOMFile(file)
+			s, err := readDICOMFile(file, lim, &samples)
 			if err != nil {
-				if isDICOMFile(file) {
+				if isDICOMFile(file) || errors.Is(err, ErrTooLarge) {
 					return nil, fmt.Errorf("%s: %w", e.Name(), err)
 				}
 				continue // not a DICOM file (a README, a DICOMDIR index, ...)
@@ -86,8 +90,37 @@ func isDICOMFile(path string) bool {
 	return matchMagic(head[:n], 128, "DICM")
 }
 
-func readDICOMFile(path string) ([]dicomSlice, error) {
-	ds, err := dicom.ParseFile(path, nil)
+// readDICOMFile reads the frames of one file. The file (at most
+// lim.MaxBytes) is checked by checkDICOMLengths before the library parses
+// it; the library hands the pixel data over undecoded, and the frames are
+// decoded here after Rows×Columns×frames has been checked against the
+// limits (*total counts the samples of a series so far) and against the
+// pixel data's length.
+func readDICOMFile(path string, lim Limits, total *int64) (_ []dicomSlice, err error) {
+	f, size, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	if size > lim.MaxBytes {
+		f.Close()
+		return nil, fmt.Errorf("DICOM file of %d bytes is over the limit of %d bytes: %w", size, lim.MaxBytes, ErrTooLarge)
+	}
+	raw, err := readBounded(f, lim.MaxBytes, "DICOM file")
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDICOMLengths(raw); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	defer func() {
+		// The library panics on some malformed values (MustGetInts on a
+		// Rows element stored as text, a nil byte order): an error here.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parse: malformed DICOM (%v)", p)
+		}
+	}()
+	ds, err := dicom.Parse(bytes.NewReader(raw), int64(len(raw)), nil, dicom.SkipProcessingPixelDataValue())
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -128,12 +161,16 @@ func readDICOMFile(path string) ([]dicomSlice, error) {
 		return nil, errors.New("no pixel data")
 	}
 	info, ok := pixEl.Value.GetValue().(dicom.PixelDataInfo)
-	if !ok || len(info.Frames) == 0 {
+	if !ok {
 		return nil, errors.New("no pixel data frames")
+	}
+	if info.IsEncapsulated || len(info.Frames) > 0 {
+		return nil, errors.New("compressed (encapsulated) pixel data is not supported")
 	}
 	if info.ParseErr != nil {
 		return nil, fmt.Errorf("pixel data: %w", info.ParseErr)
 	}
+	pixels := info.UnprocessedValueData
 	rowsV, colsV := ints(tag.Rows), ints(tag.Columns)
 	if len(rowsV) == 0 || len(colsV) == 0 {
 		return nil, errors.New("missing Rows/Columns")
@@ -183,28 +220,52 @@ func readDICOMFile(path string) ([]dicomSlice, error) {
 	} else if t := floats(tag.SliceThickness); len(t) > 0 && t[0] > 0 {
 		base.thickness = t[0]
 	}
+	frames := 1
+	if fs := floats(tag.NumberOfFrames); len(fs) > 0 {
+		frames = int(min(max(fs[0], -1), 1<<31))
+	}
+	bitsAlloc := 16
+	if b := ints(tag.BitsAllocated); len(b) > 0 {
+		bitsAlloc = b[0]
+	}
+	if base.rows <= 0 || base.cols <= 0 || frames <= 0 || base.channels > 4 {
+		return nil, fmt.Errorf("invalid image of %dx%d pixels, %d frames, %d samples a pixel", base.cols, base.rows, frames, base.channels)
+	}
+	if bitsAlloc != 1 && bitsAlloc != 8 && bitsAlloc != 16 && bitsAlloc != 32 {
+		return nil, fmt.Errorf("unsupported BitsAllocated %d", bitsAlloc)
+	}
+	n, ok := product(int64(base.rows), int64(base.cols), int64(base.channels), int64(frames))
+	needBits, _ := product(n, int64(bitsAlloc))
+	*total += n
+	if err := lim.checkData(*total, (needBits+7)/8, ok); err != nil {
+		return nil, err
+	}
+	plane := base.rows * base.cols * base.channels
+	if int64(len(pixels))*8 < needBits {
+		return nil, fmt.Errorf("pixel data of %d bytes, %dx%d pixels × %d frames × %d samples of %d bits need %d", len(pixels), base.cols, base.rows, frames, base.channels, bitsAlloc, (needBits+7)/8)
+	}
+	bo := dicomByteOrder(ds)
 	var out []dicomSlice
-	for fi, fr := range info.Frames {
-		if fr.Encapsulated {
-			return nil, errors.New("compressed (encapsulated) pixel data is not supported")
-		}
-		nf := fr.NativeData
-		if nf.Rows != base.rows || nf.Cols != base.cols || len(nf.Data) != base.rows*base.cols {
-			return nil, fmt.Errorf("frame %d has %d pixels, expected %dx%d", fi, len(nf.Data), base.cols, base.rows)
-		}
+	for fi := 0; fi < frames; fi++ {
 		s := base
-		s.pixels = make([]float32, 0, len(nf.Data)*s.channels)
-		for _, px := range nf.Data {
-			if len(px) < s.channels {
-				return nil, fmt.Errorf("frame %d: pixel with %d samples, expected %d", fi, len(px), s.channels)
+		s.pixels = make([]float32, plane)
+		for i := range s.pixels {
+			idx := fi*plane + i
+			var x int64
+			switch bitsAlloc {
+			case 1: // as the library reads them: most significant bit first
+				x = int64(pixels[idx/8]>>(7-idx%8)) & 1
+			case 8:
+				x = int64(pixels[idx])
+			case 16:
+				x = int64(bo.Uint16(pixels[2*idx:]))
+			case 32:
+				x = int64(bo.Uint32(pixels[4*idx:]))
 			}
-			for c := 0; c < s.channels; c++ {
-				x := int64(px[c])
-				if signed && bits < 64 && x&(1<<(bits-1)) != 0 {
-					x -= 1 << bits
-				}
-				s.pixels = append(s.pixels, float32(float64(x)*slope+inter))
+			if signed && bits < 64 && x&(1<<(bits-1)) != 0 {
+				x -= 1 << bits
 			}
+			s.pixels[i] = float32(float64(x)*slope + inter)
 		}
 		if fi > 0 && base.hasGeometry { // multi-frame: frames follow the normal
 			n := cross(s.orientation)
@@ -215,6 +276,19 @@ func readDICOMFile(path string) ([]dicomSlice, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// dicomByteOrder is the byte order of the file's transfer syntax (little
+// endian unless it says explicit VR big endian).
+func dicomByteOrder(ds dicom.Dataset) binary.ByteOrder {
+	if e, err := ds.FindElementByTag(tag.TransferSyntaxUID); err == nil {
+		if v, ok := e.Value.GetValue().([]string); ok && len(v) > 0 {
+			if bo, _, err := uid.ParseTransferSyntaxUID(v[0]); err == nil && bo != nil {
+				return bo
+			}
+		}
+	}
+	return binary.LittleEndian
 }
 
 func cross(iop [6]float64) [3]float64 {

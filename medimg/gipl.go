@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -15,20 +16,30 @@ const giplMagic = 0xefffe9b0
 
 func giplFormat() Format {
 	return Format{Name: "GIPL", Extensions: []string{".gipl", ".gipl.gz"},
-		Read: func(path, _ string) (*Volume, error) {
-			raw, err := readMaybeGzip(path)
+		Read: func(path, _ string, lim Limits) (*Volume, error) {
+			src, err := openSource(path, lim)
 			if err != nil {
 				return nil, err
 			}
-			return decodeGIPL(raw)
+			defer src.Close()
+			return decodeGIPL(src, src.present, lim)
 		}}
 }
 
+// giplMaxPad bounds the bytes some writers put between the 256-byte header
+// and the samples, in a compressed file (an uncompressed one is read from
+// its end).
+const giplMaxPad = 1 << 20
+
 var giplTypes = map[uint16]string{7: "int8", 8: "uint8", 15: "int16", 16: "uint16", 31: "uint32", 32: "int32", 64: "float32", 65: "float64"}
 
-func decodeGIPL(raw []byte) (*Volume, error) {
-	if len(raw) < 256 {
-		return nil, fmt.Errorf("truncated header (%d bytes, need 256)", len(raw))
+// decodeGIPL reads a GIPL file from r, which holds present bytes (-1:
+// unknown, a gzip stream). The header's claims are checked against lim and
+// present before the samples are read.
+func decodeGIPL(r io.Reader, present int64, lim Limits) (*Volume, error) {
+	raw := make([]byte, 256)
+	if n, err := io.ReadFull(r, raw); err != nil {
+		return nil, fmt.Errorf("truncated header (%d bytes, need 256)", n)
 	}
 	be := binary.BigEndian
 	if m := be.Uint32(raw[252:]); m != giplMagic {
@@ -46,17 +57,37 @@ func decodeGIPL(raw []byte) (*Volume, error) {
 	if !ok {
 		return nil, fmt.Errorf("unsupported image type code %d", code)
 	}
-	v, err := NewVolume(size[0], size[1], size[2], 1, dtype)
+	v, err := newShape(size[0], size[1], size[2], 1, dtype)
 	if err != nil {
 		return nil, err
 	}
-	need := v.Voxels() * sampleSize(dtype)
-	if len(raw)-256 < need {
-		return nil, fmt.Errorf("truncated data: %d bytes after the header, %d needed", len(raw)-256, need)
+	samples, ok := product(int64(size[0]), int64(size[1]), int64(size[2]))
+	need := samples * int64(sampleSize(dtype))
+	if err := lim.checkData(samples, 256+need, ok); err != nil {
+		return nil, err
 	}
 	// The samples are the last bytes of the file (some writers pad the header).
-	if v.Data, err = decodeSamples(raw[len(raw)-need:], v.Voxels(), dtype, be); err != nil {
-		return nil, err
+	if present >= 0 {
+		if present-256 < need {
+			return nil, fmt.Errorf("truncated data: %d bytes after the header, %d needed", present-256, need)
+		}
+		if err := skipBytes(r, present-256-need); err != nil {
+			return nil, err
+		}
+		if v.Data, err = readSamples(r, int(samples), dtype, be, need); err != nil {
+			return nil, err
+		}
+	} else {
+		rest, err := readBounded(r, min(need+giplMaxPad, lim.MaxBytes), "GIPL data after the header")
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(rest)) < need {
+			return nil, fmt.Errorf("truncated data: %d bytes after the header, %d needed", len(rest), need)
+		}
+		if v.Data, err = decodeSamples(rest[int64(len(rest))-need:], int(samples), dtype, be); err != nil {
+			return nil, err
+		}
 	}
 	for a := 0; a < 3; a++ {
 		s := float64(math.Float32frombits(be.Uint32(raw[10+4*a:])))

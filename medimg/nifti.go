@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -12,21 +13,27 @@ import (
 
 func niftiFormat() Format {
 	return Format{Name: "NIfTI", Extensions: []string{".nii", ".nii.gz"}, Magic: "n+1\x00", MagicOffset: 344,
-		Read: func(path, _ string) (*Volume, error) {
-			raw, err := readMaybeGzip(path)
+		Read: func(path, _ string, lim Limits) (*Volume, error) {
+			src, err := openSource(path, lim)
 			if err != nil {
 				return nil, err
 			}
-			return decodeNIfTI(raw)
+			defer src.Close()
+			return decodeNIfTI(src, src.present, lim)
 		}}
 }
 
 var niftiTypes = map[int16]string{2: "uint8", 4: "int16", 8: "int32", 16: "float32", 64: "float64",
 	256: "int8", 512: "uint16", 768: "uint32", 1024: "int64", 1280: "uint64", 128: "rgb24"}
 
-func decodeNIfTI(raw []byte) (*Volume, error) {
-	if len(raw) < 348 {
-		return nil, fmt.Errorf("truncated header (%d bytes, need 348)", len(raw))
+// decodeNIfTI reads a NIfTI-1 file from r, which holds present bytes (-1:
+// unknown, a gzip stream). The header's claims are checked against lim and
+// present before the samples are read; the samples are decoded as they are
+// read, and a gzip stream is inflated no further than the data needs.
+func decodeNIfTI(r io.Reader, present int64, lim Limits) (*Volume, error) {
+	raw := make([]byte, 348)
+	if n, err := io.ReadFull(r, raw); err != nil {
+		return nil, fmt.Errorf("truncated header (%d bytes, need 348)", n)
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
 	switch {
@@ -68,19 +75,31 @@ func decodeNIfTI(raw []byte) (*Volume, error) {
 	if dtype == "rgb24" {
 		dtype, channels = "uint8", 3
 	}
-	v, err := NewVolume(size[0], size[1], size[2], channels, dtype)
+	v, err := newShape(size[0], size[1], size[2], channels, dtype)
 	if err != nil {
 		return nil, err
 	}
-	off := int(f32(108))
-	if off < 348 || off > len(raw) {
-		if off == 0 && string(raw[344:347]) == "ni1" {
-			return nil, errors.New("detached .hdr/.img pairs are not supported")
-		}
-		return nil, fmt.Errorf("vox_offset %d outside the file (%d bytes)", off, len(raw))
+	voxOffset := f32(108)
+	if voxOffset == 0 && string(raw[344:347]) == "ni1" {
+		return nil, errors.New("detached .hdr/.img pairs are not supported")
 	}
-	v.Data, err = decodeSamples(raw[off:], v.Voxels()*channels, dtype, bo)
-	if err != nil {
+	if !(voxOffset >= 348 && voxOffset <= float64(lim.MaxBytes)) || present >= 0 && int64(voxOffset) > present {
+		return nil, fmt.Errorf("vox_offset %v outside the file", voxOffset)
+	}
+	off := int64(voxOffset)
+	n := v.Voxels() * channels
+	samples, ok := product(int64(size[0]), int64(size[1]), int64(size[2]), int64(channels))
+	dataBytes, _ := product(samples, int64(sampleSize(dtype)))
+	if err := lim.checkData(samples, off+dataBytes, ok); err != nil {
+		return nil, err
+	}
+	if present >= 0 && present < off+dataBytes {
+		return nil, fmt.Errorf("truncated data: the header claims %d bytes of samples after byte %d, the file has %d bytes", dataBytes, off, present)
+	}
+	if err := skipBytes(r, off-348); err != nil {
+		return nil, err
+	}
+	if v.Data, err = readSamples(r, n, dtype, bo, present-off); err != nil {
 		return nil, err
 	}
 	if slope, inter := f32(112), f32(116); slope != 0 && !math.IsNaN(slope) && (slope != 1 || inter != 0) {

@@ -1,10 +1,12 @@
 package medimg
 
 import (
-	"bytes"
+	"bufio"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,14 +18,18 @@ import (
 
 func nrrdFormat() Format {
 	return Format{Name: "NRRD", Extensions: []string{".nrrd", ".nhdr"}, Magic: "NRRD000",
-		Read: func(path, _ string) (*Volume, error) {
-			raw, err := os.ReadFile(path)
+		Read: func(path, _ string, lim Limits) (*Volume, error) {
+			f, size, err := openRegular(path)
 			if err != nil {
-				return nil, errors.Unwrap(err)
+				return nil, err
 			}
-			return decodeNRRD(raw, filepath.Dir(path))
+			defer f.Close()
+			return decodeNRRD(f, size, filepath.Dir(path), lim)
 		}}
 }
+
+// nrrdMaxHeader bounds the text header of an NRRD file.
+const nrrdMaxHeader = 1 << 20
 
 var nrrdTypes = map[string]string{
 	"signed char": "int8", "int8": "int8", "int8_t": "int8",
@@ -37,24 +43,29 @@ var nrrdTypes = map[string]string{
 	"float": "float32", "double": "float64",
 }
 
-func decodeNRRD(raw []byte, dir string) (*Volume, error) {
-	if !bytes.HasPrefix(raw, []byte("NRRD000")) {
+// decodeNRRD reads an NRRD file of fileSize bytes from f; dir is its folder,
+// the only place a detached data file is read from.
+func decodeNRRD(f io.ReaderAt, fileSize int64, dir string, lim Limits) (*Volume, error) {
+	br := bufio.NewReader(io.NewSectionReader(f, 0, min(fileSize, nrrdMaxHeader)))
+	if magic, _ := br.Peek(7); string(magic) != "NRRD000" {
 		return nil, errors.New("missing NRRD magic")
 	}
 	fields := map[string]string{}
-	rest := raw
+	var headerLen int64
 	first := true
 	for {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
+		line, err := br.ReadString('\n')
+		headerLen += int64(len(line))
+		if err != nil {
+			if headerLen >= nrrdMaxHeader {
+				return nil, fmt.Errorf("header longer than %d bytes", nrrdMaxHeader)
+			}
 			if first || fields["data file"] == "" && fields["datafile"] == "" {
 				return nil, errors.New("header has no end (truncated file?)")
 			}
-			rest = nil
 			break
 		}
-		line := strings.TrimRight(string(rest[:i]), "\r")
-		rest = rest[i+1:]
+		line = strings.TrimRight(line[:len(line)-1], "\r")
 		if first {
 			first = false
 			continue
@@ -102,39 +113,69 @@ func decodeNRRD(raw []byte, dir string) (*Volume, error) {
 	}
 	size := [3]int{1, 1, 1}
 	copy(size[:], dims)
-	v, err := NewVolume(size[0], size[1], size[2], channels, dtype)
+	v, err := newShape(size[0], size[1], size[2], channels, dtype)
 	if err != nil {
 		return nil, err
 	}
-	data := rest
+	n := v.Voxels() * channels
+	samples, ok := product(int64(size[0]), int64(size[1]), int64(size[2]), int64(channels))
+	need, _ := product(samples, int64(sampleSize(dtype)))
+	if err := lim.checkData(samples, need, ok); err != nil {
+		return nil, err
+	}
+	// The data: the rest of this file, or a detached file in the same folder.
+	var data *io.SectionReader
 	if df := firstNonEmpty(fields["data file"], fields["datafile"]); df != "" {
+		if lim.NoDetachedData {
+			return nil, fmt.Errorf("the header names a data file %q: %w; send an .nrrd with the data attached", df, ErrDetachedData)
+		}
 		if strings.ContainsAny(df, "%") || strings.HasPrefix(df, "LIST") {
 			return nil, fmt.Errorf("multi-file data %q is not supported", df)
 		}
-		if !filepath.IsAbs(df) {
-			df = filepath.Join(dir, df)
+		df, err := openDetached(dir, df)
+		if err != nil {
+			return nil, err
 		}
-		if data, err = os.ReadFile(df); err != nil {
-			return nil, fmt.Errorf("data file: %w", err)
+		defer df.Close()
+		st, err := df.Stat()
+		if err != nil {
+			return nil, err
 		}
+		data = io.NewSectionReader(df, 0, st.Size())
+	} else {
+		data = io.NewSectionReader(f, headerLen, fileSize-headerLen)
 	}
-	if skip, _ := strconv.Atoi(fields["byte skip"]); skip > 0 && skip <= len(data) {
-		data = data[skip:]
-	}
+	skip, _ := strconv.ParseInt(fields["byte skip"], 10, 64)
 	var bo binary.ByteOrder = binary.LittleEndian
 	if strings.ToLower(fields["endian"]) == "big" {
 		bo = binary.BigEndian
 	}
-	n := v.Voxels() * channels
 	switch enc := strings.ToLower(fields["encoding"]); enc {
 	case "raw":
-		v.Data, err = decodeSamples(data, n, dtype, bo)
-	case "gzip", "gz":
-		if data, err = gunzip(data); err == nil {
-			v.Data, err = decodeSamples(data, n, dtype, bo)
+		avail := data.Size()
+		switch {
+		case skip == -1 && avail >= need: // the data are the last bytes
+			skip = avail - need
+		case skip < 0 || skip > avail:
+			skip = 0
 		}
+		if avail-skip < need {
+			return nil, fmt.Errorf("truncated data: %d bytes for %d %s samples (%d needed)", avail-skip, n, dtype, need)
+		}
+		v.Data, err = readSamples(io.NewSectionReader(data, skip, need), n, dtype, bo, need)
+	case "gzip", "gz":
+		if skip < 0 || skip > data.Size() {
+			skip = 0
+		}
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bufio.NewReader(io.NewSectionReader(data, skip, data.Size()-skip))); err != nil {
+			err = fmt.Errorf("gzip: %w", err)
+			break
+		}
+		// Inflated no further than the samples need.
+		v.Data, err = readSamples(zr, n, dtype, bo, -1)
 	case "ascii", "text", "txt":
-		v.Data, err = parseASCIISamples(data, n)
+		v.Data, err = parseASCIISamples(bufio.NewReader(io.LimitReader(data, lim.MaxBytes)), n, data.Size())
 	default:
 		err = fmt.Errorf("unsupported encoding %q", enc)
 	}
@@ -219,18 +260,88 @@ func parseNRRDVector(s string) []float64 {
 	return out
 }
 
-func parseASCIISamples(data []byte, n int) ([]float32, error) {
-	toks := strings.Fields(string(data))
-	if len(toks) < n {
-		return nil, fmt.Errorf("truncated data: %d ascii samples, %d needed", len(toks), n)
+// openDetached opens a detached data file named by a header in dir. It
+// must be a regular file beneath dir: an absolute path, "..", or a symbolic
+// link leading out of the folder is refused (os.Root enforces the last),
+// and so are devices, FIFOs and folders, which could be read without end.
+func openDetached(dir, name string) (*os.File, error) {
+	if filepath.IsAbs(name) || strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) {
+		return nil, fmt.Errorf("data file %q: absolute paths are refused; the data file must be in the header's folder", name)
 	}
-	out := make([]float32, n)
-	for i := range out {
-		x, err := strconv.ParseFloat(toks[i], 32)
-		if err != nil {
-			return nil, fmt.Errorf("bad ascii sample %q", toks[i])
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == ".." {
+			return nil, fmt.Errorf("data file %q: \"..\" is refused; the data file must be in the header's folder", name)
 		}
-		out[i] = float32(x)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data file: %w", err)
+	}
+	defer root.Close()
+	st, err := root.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("data file %q: %w", name, unwrapPath(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("data file %q is not a regular file", name)
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("data file %q: %w", name, unwrapPath(err))
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("data file %q is not a regular file", name)
+	}
+	return f, nil
+}
+
+// unwrapPath drops the *PathError's path (the caller names the file).
+func unwrapPath(err error) error {
+	if e := errors.Unwrap(err); e != nil {
+		return e
+	}
+	return err
+}
+
+// parseASCIISamples reads n whitespace-separated numbers from r, which
+// holds present bytes (at least two a sample but the last). The output
+// grows with the numbers read.
+func parseASCIISamples(r *bufio.Reader, n int, present int64) ([]float32, error) {
+	if present < 2*int64(n)-1 {
+		return nil, fmt.Errorf("truncated data: %d bytes cannot hold %d ascii samples", present, n)
+	}
+	out := make([]float32, 0, min(n, 1<<16))
+	tok := make([]byte, 0, 64)
+	for len(out) < n {
+		tok = tok[:0]
+		for {
+			c, err := r.ReadByte()
+			if err != nil {
+				break
+			}
+			if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == ',' {
+				if len(tok) > 0 {
+					break
+				}
+				continue
+			}
+			if len(tok) == 64 {
+				return nil, fmt.Errorf("bad ascii sample %q...", tok)
+			}
+			tok = append(tok, c)
+		}
+		if len(tok) == 0 {
+			return nil, fmt.Errorf("truncated data: %d ascii samples, %d needed", len(out), n)
+		}
+		x, err := strconv.ParseFloat(string(tok), 32)
+		if err != nil {
+			return nil, fmt.Errorf("bad ascii sample %q", tok)
+		}
+		if len(out) == cap(out) {
+			out = append(make([]float32, 0, min(n, 2*cap(out))), out...)
+		}
+		out = append(out, float32(x))
 	}
 	return out, nil
 }

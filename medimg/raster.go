@@ -1,40 +1,23 @@
 package medimg
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
+	_ "image/jpeg" // registered with package image for DecodeImage
+	_ "image/png"
 	"io"
-	"os"
 
-	"golang.org/x/image/tiff"
+	_ "golang.org/x/image/tiff"
 )
 
-// decodeTIFF decodes a TIFF, including signed 16-bit grey (SampleFormat 2,
-// as label maps are often saved), which golang.org/x/image/tiff refuses:
-// the tag is rewritten to unsigned in a copy of the file and the decoded
-// values are reinterpreted as two's complement.
-func decodeTIFF(r io.Reader) (image.Image, error) {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	signed := markTIFFUnsigned(raw)
-	img, err := tiff.Decode(bytes.NewReader(raw))
-	if err != nil || !signed {
-		return img, err
-	}
-	g, ok := img.(*image.Gray16)
-	if !ok {
-		return nil, errors.New("signed samples are supported for 16-bit grey only")
-	}
-	return signedGray16{g}, nil
-}
+// TIFF with signed 16-bit grey (SampleFormat 2, as label maps are often
+// saved) is refused by golang.org/x/image/tiff: DecodeImage rewrites the
+// tag to unsigned in its copy of the file and reinterprets the decoded
+// values as two's complement.
 
 // markTIFFUnsigned rewrites an inline SampleFormat=2 (signed integer) tag of
 // the first IFD to 1 and reports whether it did.
@@ -86,15 +69,15 @@ type signedGray16 struct{ *image.Gray16 }
 // channel, colour pictures three (alpha is dropped).
 
 func rasterFormats() []Format {
-	mk := func(name, magic string, exts []string, dec func(io.Reader) (image.Image, error)) Format {
+	mk := func(name, magic string, exts []string) Format {
 		return Format{Name: name, Extensions: exts, Magic: magic,
-			Read: func(path, _ string) (*Volume, error) {
-				f, err := os.Open(path)
+			Read: func(path, _ string, lim Limits) (*Volume, error) {
+				f, _, err := openRegular(path)
 				if err != nil {
-					return nil, errors.Unwrap(err)
+					return nil, err
 				}
 				defer f.Close()
-				img, err := dec(bufio.NewReader(f))
+				img, _, err := DecodeImage(f, lim)
 				if err != nil {
 					return nil, err
 				}
@@ -102,11 +85,67 @@ func rasterFormats() []Format {
 			}}
 	}
 	return []Format{
-		mk("PNG", "\x89PNG\r\n\x1a\n", []string{".png"}, png.Decode),
-		mk("JPEG", "\xff\xd8", []string{".jpg", ".jpeg"}, jpeg.Decode),
-		mk("TIFF", "II*\x00", []string{".tif", ".tiff"}, decodeTIFF),
-		mk("TIFF", "MM\x00*", nil, decodeTIFF),
+		mk("PNG", "\x89PNG\r\n\x1a\n", []string{".png"}),
+		mk("JPEG", "\xff\xd8", []string{".jpg", ".jpeg"}),
+		mk("TIFF", "II*\x00", []string{".tif", ".tiff"}),
+		mk("TIFF", "MM\x00*", nil),
 	}
+}
+
+// DecodeImage decodes a picture in any format registered with package image
+// (PNG, JPEG and TIFF here; signed 16-bit grey TIFF included) within lim:
+// it reads at most lim.MaxBytes of r, and image.DecodeConfig's width and
+// height must fit lim (samples as FromImage makes them: one a pixel for
+// grey, three for colour; and the decoded picture's bytes) before anything
+// decodes the pixels. A 440 KB PNG of 20000×20000 pixels is refused after
+// reading its header, instead of allocating gigabytes.
+func DecodeImage(r io.Reader, lim Limits) (image.Image, string, error) {
+	lim = lim.orDefault()
+	raw, err := readBounded(r, lim.MaxBytes, "picture file")
+	if err != nil {
+		return nil, "", err
+	}
+	signed := false
+	if len(raw) >= 4 && (string(raw[:4]) == "II*\x00" || string(raw[:4]) == "MM\x00*") {
+		signed = markTIFFUnsigned(raw)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, format, fmt.Errorf("%s picture of %dx%d pixels is empty", format, cfg.Width, cfg.Height)
+	}
+	channels, depth := int64(3), int64(4)
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		channels, depth = 1, 1
+	case color.Gray16Model:
+		channels, depth = 1, 2
+	case color.RGBA64Model, color.NRGBA64Model:
+		depth = 8
+	}
+	pixels, ok := product(int64(cfg.Width), int64(cfg.Height))
+	samples, _ := product(pixels, channels)
+	decoded, _ := product(pixels, depth)
+	if err := lim.checkData(samples, decoded, ok); err != nil {
+		return nil, format, fmt.Errorf("%s picture of %dx%d pixels: %w", format, cfg.Width, cfg.Height, err)
+	}
+	img, format, err := image.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, format, err
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, format, fmt.Errorf("%s picture decodes to %dx%d pixels, its header says %dx%d", format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+	}
+	if signed {
+		g, ok := img.(*image.Gray16)
+		if !ok {
+			return nil, format, errors.New("signed samples are supported for 16-bit grey only")
+		}
+		return signedGray16{g}, format, nil
+	}
+	return img, format, nil
 }
 
 // FromImage converts a decoded picture into a volume.

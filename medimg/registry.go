@@ -1,8 +1,6 @@
 package medimg
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +24,17 @@ type Format struct {
 	Folders bool
 	// Read reads the file (or folder) at path. key selects one array of a
 	// container (the part after '#' in "file.npz#gts"); it is empty otherwise.
-	Read func(path, key string) (*Volume, error)
+	// A reader checks every size its input claims against lim (defaults
+	// filled in) and against the bytes present before it allocates.
+	Read func(path, key string, lim Limits) (*Volume, error)
 }
 
 // Registry maps file names and contents to formats.
-type Registry struct{ formats []Format }
+type Registry struct {
+	formats []Format
+	// Limits bound every read (zero fields: DefaultLimits).
+	Limits Limits
+}
 
 // RegisterFormat adds a format; later registrations win ties.
 func (r *Registry) RegisterFormat(f Format) { r.formats = append(r.formats, f) }
@@ -44,9 +48,14 @@ func (r *Registry) Formats() []string {
 	return names
 }
 
-// DefaultRegistry returns a registry with every format this package reads.
-func DefaultRegistry() *Registry {
-	r := &Registry{}
+// DefaultRegistry returns a registry with every format this package reads,
+// under DefaultLimits.
+func DefaultRegistry() *Registry { return NewRegistry(DefaultLimits()) }
+
+// NewRegistry returns a registry with every format this package reads,
+// under lim.
+func NewRegistry(lim Limits) *Registry {
+	r := &Registry{Limits: lim}
 	r.RegisterFormat(niftiFormat())
 	r.RegisterFormat(nrrdFormat())
 	r.RegisterFormat(giplFormat())
@@ -59,8 +68,8 @@ func DefaultRegistry() *Registry {
 	return r
 }
 
-// Read reads a volume with the default registry. A path may end in "#key"
-// to pick one array of an NPZ archive.
+// Read reads a volume with the default registry (DefaultLimits). A path may
+// end in "#key" to pick one array of an NPZ archive.
 func Read(path string) (*Volume, error) { return DefaultRegistry().Read(path) }
 
 // Read reads the image at path (a file, or a folder for a DICOM series).
@@ -78,9 +87,13 @@ func (r *Registry) Read(path string) (v *Volume, err error) {
 			v, err = nil, fmt.Errorf("%s: corrupt %s data (%v)", file, f.Name, p)
 		}
 	}()
-	v, err = f.Read(file, key)
+	lim := r.Limits.orDefault()
+	v, err = f.Read(file, key, lim)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", file, f.Name, err)
+	}
+	if int64(len(v.Data)) > lim.MaxVoxels { // a backstop: readers check before allocating
+		return nil, fmt.Errorf("%s: %s image of %d samples is over the limit of %d: %w", file, f.Name, len(v.Data), lim.MaxVoxels, ErrTooLarge)
 	}
 	if len(v.Data) != v.Voxels()*v.Channels {
 		return nil, fmt.Errorf("%s: %s reader returned %d samples for size %v", file, f.Name, len(v.Data), v.Size)
@@ -148,29 +161,4 @@ func matchMagic(head []byte, off int, magic string) bool {
 		}
 	}
 	return true
-}
-
-// readMaybeGzip returns the file's bytes, gunzipped when they start with the
-// gzip magic.
-func readMaybeGzip(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, errors.Unwrap(err)
-	}
-	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-		return gunzip(raw)
-	}
-	return raw, nil
-}
-
-func gunzip(raw []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %w (truncated file?)", err)
-	}
-	return out, nil
 }

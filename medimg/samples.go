@@ -32,31 +32,7 @@ func decodeSamples(raw []byte, n int, dtype string, bo binary.ByteOrder) ([]floa
 		return nil, fmt.Errorf("truncated data: %d bytes for %d %s samples (%d needed)", len(raw), n, dtype, n*size)
 	}
 	out := make([]float32, n)
-	for i := range out {
-		b := raw[i*size:]
-		switch dtype {
-		case "uint8":
-			out[i] = float32(b[0])
-		case "int8":
-			out[i] = float32(int8(b[0]))
-		case "uint16":
-			out[i] = float32(bo.Uint16(b))
-		case "int16":
-			out[i] = float32(int16(bo.Uint16(b)))
-		case "uint32":
-			out[i] = float32(bo.Uint32(b))
-		case "int32":
-			out[i] = float32(int32(bo.Uint32(b)))
-		case "float32":
-			out[i] = math.Float32frombits(bo.Uint32(b))
-		case "uint64":
-			out[i] = float32(bo.Uint64(b))
-		case "int64":
-			out[i] = float32(int64(bo.Uint64(b)))
-		case "float64":
-			out[i] = float32(math.Float64frombits(bo.Uint64(b)))
-		}
-	}
+	convertSamples(out, raw, dtype, bo)
 	return out, nil
 }
 

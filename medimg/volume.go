@@ -42,6 +42,17 @@ type Volume struct {
 // NewVolume returns a zero-filled volume with unit spacing and identity
 // direction.
 func NewVolume(nx, ny, nz, channels int, dtype string) (*Volume, error) {
+	v, err := newShape(nx, ny, nz, channels, dtype)
+	if err != nil {
+		return nil, err
+	}
+	v.Data = make([]float32, v.Voxels()*channels)
+	return v, nil
+}
+
+// newShape returns a volume with its size and no samples yet (Data nil):
+// readers fill Data once the file has shown it holds them.
+func newShape(nx, ny, nz, channels int, dtype string) (*Volume, error) {
 	if nx <= 0 || ny <= 0 || nz <= 0 || channels <= 0 {
 		return nil, fmt.Errorf("invalid volume size %dx%dx%d with %d channels", nx, ny, nz, channels)
 	}
@@ -52,7 +63,6 @@ func NewVolume(nx, ny, nz, channels int, dtype string) (*Volume, error) {
 	v := &Volume{
 		Size:     [3]int{nx, ny, nz},
 		Channels: channels,
-		Data:     make([]float32, n),
 		Spacing:  [3]float64{1, 1, 1},
 		DType:    dtype,
 	}
