@@ -24,6 +24,14 @@ type Config struct {
 	MaxSlicePixels int64
 	// MaxSessions bounds the sessions held at once.
 	MaxSessions int
+	// MaxSessionsPerClient bounds the sessions (held, or being uploaded)
+	// of one client, known by its remote address (IPv6 addresses by their
+	// /64 prefix). A client's upload past it replaces that client's least
+	// recently used session; one past MaxSessions replaces the least
+	// recently used session of the client holding the most. Behind a
+	// reverse proxy every client has the proxy's address: raise it to
+	// MaxSessions there.
+	MaxSessionsPerClient int
 	// MaxSessionBytes bounds the memory of all sessions' images together.
 	MaxSessionBytes int64
 	// SessionTTL removes a session this long after its last use.
@@ -50,20 +58,21 @@ type Config struct {
 // DefaultConfig returns the limits used when a field is left zero.
 func DefaultConfig() Config {
 	return Config{
-		MaxUploadBytes:   512 << 20,
-		MaxFileBytes:     1 << 30,
-		MaxFiles:         2048,
-		MaxVoxels:        256 << 20,
-		MaxSlicePixels:   64 << 20,
-		MaxSessions:      64,
-		MaxSessionBytes:  4 << 30,
-		SessionTTL:       time.Hour,
-		CacheBytes:       1 << 30,
-		ConcurrentEmbeds: 1,
-		EmbedTimeout:     10 * time.Minute,
-		RequestTimeout:   time.Minute,
-		UploadTimeout:    10 * time.Minute,
-		MaxPoints:        15,
+		MaxUploadBytes:       512 << 20,
+		MaxFileBytes:         1 << 30,
+		MaxFiles:             2048,
+		MaxVoxels:            256 << 20,
+		MaxSlicePixels:       64 << 20,
+		MaxSessions:          64,
+		MaxSessionsPerClient: 16,
+		MaxSessionBytes:      4 << 30,
+		SessionTTL:           time.Hour,
+		CacheBytes:           1 << 30,
+		ConcurrentEmbeds:     1,
+		EmbedTimeout:         10 * time.Minute,
+		RequestTimeout:       time.Minute,
+		UploadTimeout:        10 * time.Minute,
+		MaxPoints:            15,
 	}
 }
 
@@ -90,6 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxSessions == 0 {
 		c.MaxSessions = d.MaxSessions
 	}
+	if c.MaxSessionsPerClient == 0 {
+		c.MaxSessionsPerClient = d.MaxSessionsPerClient
+	}
 	if c.ConcurrentEmbeds == 0 {
 		c.ConcurrentEmbeds = d.ConcurrentEmbeds
 	}
@@ -110,8 +122,9 @@ func (c Config) withDefaults() (Config, error) {
 	for name, v := range map[string]int64{
 		"MaxUploadBytes": c.MaxUploadBytes, "MaxFileBytes": c.MaxFileBytes, "MaxVoxels": c.MaxVoxels,
 		"MaxSlicePixels": c.MaxSlicePixels, "MaxSessionBytes": c.MaxSessionBytes, "CacheBytes": c.CacheBytes,
-		"MaxFiles": int64(c.MaxFiles), "MaxSessions": int64(c.MaxSessions), "ConcurrentEmbeds": int64(c.ConcurrentEmbeds),
-		"MaxPoints": int64(c.MaxPoints), "SessionTTL": int64(c.SessionTTL), "EmbedTimeout": int64(c.EmbedTimeout),
+		"MaxFiles": int64(c.MaxFiles), "MaxSessions": int64(c.MaxSessions), "MaxSessionsPerClient": int64(c.MaxSessionsPerClient),
+		"ConcurrentEmbeds": int64(c.ConcurrentEmbeds),
+		"MaxPoints":        int64(c.MaxPoints), "SessionTTL": int64(c.SessionTTL), "EmbedTimeout": int64(c.EmbedTimeout),
 		"RequestTimeout": int64(c.RequestTimeout), "UploadTimeout": int64(c.UploadTimeout),
 	} {
 		if v < 0 {

@@ -214,7 +214,8 @@ func TestTwentyConcurrentClientsWithSAM(t *testing.T) {
 		}
 		jobs[c] = job{img, cx, cy, m[0].Pix}
 	}
-	_, ts := testServer(t, s, func(c *Config) { c.ConcurrentEmbeds = 2 })
+	// The clients all come from 127.0.0.1: one client to the server.
+	_, ts := testServer(t, s, func(c *Config) { c.ConcurrentEmbeds, c.MaxSessionsPerClient = 2, clients })
 	var wg sync.WaitGroup
 	errs := make(chan string, clients)
 	for c, j := range jobs {

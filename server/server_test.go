@@ -276,11 +276,16 @@ func TestSessionsExpireAndAreBounded(t *testing.T) {
 		c.MaxSessions = 2
 	})
 	img, _, _ := sceneImage()
-	a := uploadImage(t, ts.URL, map[string][]byte{"a.png": pngBytes(t, img)})
+	first := uploadImage(t, ts.URL, map[string][]byte{"a.png": pngBytes(t, img)})
 	uploadImage(t, ts.URL, map[string][]byte{"b.png": pngBytes(t, img)})
-	ct, body := multipartBody(t, "file", map[string][]byte{"c.png": pngBytes(t, img)}, nil)
-	if status, b := do(t, "POST", ts.URL+"/api/sessions", ct, body); status != 503 || !strings.Contains(errorMessage(b), "limit of 2 sessions") {
-		t.Fatalf("third session: %d %s", status, b)
+	// A third session takes the place of the least recently used one
+	// (fairness_sessions_test.go has the rules).
+	a := uploadImage(t, ts.URL, map[string][]byte{"c.png": pngBytes(t, img)})
+	if status, b := do(t, "GET", ts.URL+"/api/sessions/"+first.ID, "", nil); status != 404 || !strings.Contains(errorMessage(b), "made way for newer uploads") {
+		t.Fatalf("the session that made way: %d %s", status, b)
+	}
+	if n, _ := srv.sessions.stats(); n != 2 {
+		t.Fatalf("%d sessions held, limit 2", n)
 	}
 	// No request comes: the sweeper removes them.
 	time.Sleep(1500 * time.Millisecond)
@@ -315,8 +320,9 @@ func shiftedScene(cx, cy, r int) (Image, []uint8) {
 }
 
 func TestTwentyConcurrentClientsSeeOnlyTheirOwnWork(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) { c.ConcurrentEmbeds = 2 })
 	const clients = 20
+	// The clients all come from 127.0.0.1: one client to the server.
+	_, ts := testServer(t, NewFloodFill(), func(c *Config) { c.ConcurrentEmbeds, c.MaxSessionsPerClient = 2, clients })
 	var wg sync.WaitGroup
 	errs := make(chan string, clients)
 	for c := 0; c < clients; c++ {

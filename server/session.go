@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -41,6 +43,9 @@ type Session struct {
 	Lo, Hi float32
 	// dir is the session's folder relative to the data root.
 	dir string
+	// client is the uploader's key (clientKey): sessions per client are
+	// bounded.
+	client string
 	// file is the uploaded file (or folder, for a DICOM series) relative to
 	// the data root.
 	file  string
@@ -136,10 +141,12 @@ type sessionStore struct {
 	root    *os.Root
 	rootDir string
 
-	mu      sync.Mutex
-	byID    map[string]*Session
-	bytes   int64
-	pending int
+	mu    sync.Mutex
+	byID  map[string]*Session
+	bytes int64
+	// pending counts the uploads under way, in all and per client.
+	pending   int
+	pendingBy map[string]int
 }
 
 func newSessionStore(cfg Config) (*sessionStore, error) {
@@ -154,7 +161,63 @@ func newSessionStore(cfg Config) (*sessionStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	return &sessionStore{cfg: cfg, root: root, rootDir: dir, byID: map[string]*Session{}}, nil
+	st := &sessionStore{cfg: cfg, root: root, rootDir: dir, byID: map[string]*Session{}, pendingBy: map[string]int{}}
+	if err := st.removeLeftovers(); err != nil {
+		_ = root.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// removeLeftovers removes the session folders an earlier run left in the
+// data folder (a server killed before Close): no session outlives its
+// server, so they are unreachable files. Only folders named like a session
+// ID are touched. Two servers must not share a data folder.
+func (st *sessionStore) removeLeftovers() error {
+	f, err := st.root.Open("sessions")
+	if err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	removed := 0
+	for _, name := range names {
+		if !sessionIDPattern.MatchString(name) {
+			continue
+		}
+		if err := st.root.RemoveAll(path.Join("sessions", name)); err != nil {
+			return fmt.Errorf("removing a session folder left by an earlier run: %w", err)
+		}
+		removed++
+	}
+	if removed > 0 {
+		st.cfg.Logger.Info("removed session folders left by an earlier run", "folders", removed, "data", st.rootDir)
+	}
+	return nil
+}
+
+// clientKey names the client of a request by its remote address: the IP
+// address, or for IPv6 its /64 prefix (what one host or home network is
+// usually given, so a client cannot take a fresh key per address).
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
 
 func newSessionID() string {
@@ -164,20 +227,29 @@ func newSessionID() string {
 }
 
 // create receives an upload into a new session folder and reads the image.
-// It refuses when the server holds MaxSessions sessions or MaxSessionBytes
-// of images after removing expired ones.
+// Room is made first: expired sessions go, then, at the client's limit
+// (MaxSessionsPerClient), the client's least recently used session, then,
+// at the server's (MaxSessions), the least recently used session of the
+// client holding the most; likewise for MaxSessionBytes once the image is
+// read. It refuses only when what is in the way is uploads under way, or
+// the image alone is over MaxSessionBytes.
 func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
+	client := clientKey(r.RemoteAddr)
 	st.mu.Lock()
 	st.purgeExpiredLocked(time.Now())
-	if len(st.byID)+st.pending >= st.cfg.MaxSessions {
+	if err := st.makeRoomLocked(client); err != nil {
 		st.mu.Unlock()
-		return nil, nil, errorf(http.StatusServiceUnavailable, "the server holds its limit of %d sessions: delete one or try again later", st.cfg.MaxSessions)
+		return nil, nil, err
 	}
 	st.pending++
+	st.pendingBy[client]++
 	st.mu.Unlock()
 	defer func() {
 		st.mu.Lock()
 		st.pending--
+		if st.pendingBy[client]--; st.pendingBy[client] <= 0 {
+			delete(st.pendingBy, client)
+		}
 		st.mu.Unlock()
 	}()
 
@@ -225,18 +297,102 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	now := time.Now()
 	lo, hi := vol.Range()
 	s := &Session{ID: id, Name: name, Created: now, Volume: vol, View: view, viewToVolume: toVolume,
-		Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file,
+		Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file, client: client,
 		bytes: bytes, lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.bytes+s.bytes > st.cfg.MaxSessionBytes {
-		return nil, nil, errorf(http.StatusServiceUnavailable, "the server's sessions hold %d MiB of images and this one needs %d MiB more than the limit of %d MiB allows: try again later",
-			st.bytes>>20, s.bytes>>20, st.cfg.MaxSessionBytes>>20)
+	if s.bytes > st.cfg.MaxSessionBytes {
+		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "the image needs %d MiB, more than the %d MiB the server holds for all images together",
+			s.bytes>>20, st.cfg.MaxSessionBytes>>20)
+	}
+	for st.bytes+s.bytes > st.cfg.MaxSessionBytes {
+		victim := st.heaviestClientLRULocked()
+		if victim == nil {
+			return nil, nil, errorf(http.StatusServiceUnavailable, "the server's sessions hold %d MiB of images and this one needs %d MiB more than the limit of %d MiB allows: try again later",
+				st.bytes>>20, s.bytes>>20, st.cfg.MaxSessionBytes>>20)
+		}
+		st.evictLocked(victim, "memory limit", client)
 	}
 	st.byID[id] = s
 	st.bytes += s.bytes
 	ok = true
 	return s, up, nil
+}
+
+// makeRoomLocked evicts sessions until client may start an upload: one
+// under its own limit and one under the server's. It fails when uploads
+// under way alone fill a limit.
+func (st *sessionStore) makeRoomLocked(client string) error {
+	for st.heldByLocked(client)+st.pendingBy[client] >= st.cfg.MaxSessionsPerClient {
+		victim := st.lruLocked(func(s *Session) bool { return s.client == client })
+		if victim == nil {
+			return errorf(http.StatusTooManyRequests, "this client is uploading %d images at once, its limit of sessions (--max-sessions-per-client): wait for one to finish",
+				st.pendingBy[client])
+		}
+		st.evictLocked(victim, "client limit", client)
+	}
+	for len(st.byID)+st.pending >= st.cfg.MaxSessions {
+		victim := st.heaviestClientLRULocked()
+		if victim == nil {
+			return errorf(http.StatusServiceUnavailable, "the server's %d session places are all taken by uploads under way: try again shortly", st.cfg.MaxSessions)
+		}
+		st.evictLocked(victim, "server limit", client)
+	}
+	return nil
+}
+
+// heldByLocked counts the sessions a client holds.
+func (st *sessionStore) heldByLocked(client string) int {
+	n := 0
+	for _, s := range st.byID {
+		if s.client == client {
+			n++
+		}
+	}
+	return n
+}
+
+// lruLocked returns the least recently used session that keep accepts, or
+// nil.
+func (st *sessionStore) lruLocked(keep func(*Session) bool) *Session {
+	var best *Session
+	var bestUsed time.Time
+	for _, s := range st.byID {
+		if !keep(s) {
+			continue
+		}
+		s.mu.Lock()
+		used := s.lastUsed
+		s.mu.Unlock()
+		if best == nil || used.Before(bestUsed) || (used.Equal(bestUsed) && s.ID < best.ID) {
+			best, bestUsed = s, used
+		}
+	}
+	return best
+}
+
+// heaviestClientLRULocked returns the least recently used session of the
+// client that holds the most sessions (ties: the client whose least
+// recently used session is the oldest), or nil when none is held: a client
+// that takes many places gives them back first, and one with few keeps
+// them.
+func (st *sessionStore) heaviestClientLRULocked() *Session {
+	held := map[string]int{}
+	most := 0
+	for _, s := range st.byID {
+		held[s.client]++
+		most = max(most, held[s.client])
+	}
+	return st.lruLocked(func(s *Session) bool { return held[s.client] == most })
+}
+
+// evictLocked drops a session to make room for an upload of client.
+func (st *sessionStore) evictLocked(s *Session, reason, forClient string) {
+	s.mu.Lock()
+	idle := time.Since(s.lastUsed)
+	s.mu.Unlock()
+	st.cfg.Logger.Info("session evicted", "session", s.ID, "reason", reason, "owner", s.client, "for", forClient, "idle", idle.Round(time.Second))
+	st.dropLocked(s)
 }
 
 // lpsView returns the volume reoriented to LPS and the map from its voxel
@@ -280,7 +436,7 @@ func (st *sessionStore) get(id string) (*Session, error) {
 	st.purgeExpiredLocked(now)
 	s, ok := st.byID[id]
 	if !ok {
-		return nil, errorf(http.StatusNotFound, "no session %s (it expired after %s unused, was deleted, or never existed)", id, st.cfg.SessionTTL)
+		return nil, errorf(http.StatusNotFound, "no session %s (it expired after %s unused, made way for newer uploads when its client or the server held its limit of sessions, was deleted, or never existed)", id, st.cfg.SessionTTL)
 	}
 	s.mu.Lock()
 	s.lastUsed = now

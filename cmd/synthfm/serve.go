@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ Example:
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
 	d := server.DefaultConfig()
-	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one)")
+	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one; a bare :PORT, 0.0.0.0 or [::] listens on every interface, with a warning)")
 	model := fs.String("model", "sam", "model: sam (weights from --checkpoint), baseline (the evaluation's region growing) or flood-fill (classical flood fill)")
 	ckpt := fs.String("checkpoint", "", "SAM weights, .pth or .safetensors (default: the built-in model)")
 	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: recognised from the checkpoint)")
@@ -54,7 +55,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	dataDir := fs.String("data", "", "folder for uploaded images (default: a new temporary folder, removed at exit)")
 	cacheMB := fs.Int64("cache-mb", d.CacheBytes>>20, "memory for cached image embeddings, MiB")
 	uploadMB := fs.Int64("max-upload-mb", d.MaxUploadBytes>>20, "largest upload request, MiB")
-	sessions := fs.Int("max-sessions", d.MaxSessions, "most images held at once")
+	sessions := fs.Int("max-sessions", d.MaxSessions, "most images held at once (past it, the least recently used image of the client holding the most makes way)")
+	perClient := fs.Int("max-sessions-per-client", d.MaxSessionsPerClient, "most images held at once for one client address (past it, the client's least recently used image makes way; behind a reverse proxy set it to --max-sessions)")
 	sessionMB := fs.Int64("max-session-mb", d.MaxSessionBytes>>20, "memory for all held images together, MiB")
 	ttl := fs.Duration("session-ttl", d.SessionTTL, "remove an image this long after its last use")
 	embedTimeout := fs.Duration("embed-timeout", d.EmbedTimeout, "longest time one image embedding may take")
@@ -63,7 +65,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	for name, v := range map[string]int64{"cache-mb": *cacheMB, "max-upload-mb": *uploadMB, "max-sessions": int64(*sessions),
+	for name, v := range map[string]int64{"cache-mb": *cacheMB, "max-upload-mb": *uploadMB, "max-sessions": int64(*sessions), "max-sessions-per-client": int64(*perClient),
 		"max-session-mb": *sessionMB, "concurrent-embeds": int64(*embeds), "session-ttl": int64(*ttl), "embed-timeout": int64(*embedTimeout)} {
 		if v <= 0 {
 			return usageError{fmt.Sprintf("--%s must be positive", name)}
@@ -91,7 +93,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		*dataDir = tmp
 	}
 	srv, err := server.New(server.Config{
-		DataDir: *dataDir, CacheBytes: *cacheMB << 20, MaxUploadBytes: *uploadMB << 20, MaxSessions: *sessions,
+		DataDir: *dataDir, CacheBytes: *cacheMB << 20, MaxUploadBytes: *uploadMB << 20, MaxSessions: *sessions, MaxSessionsPerClient: *perClient,
 		MaxSessionBytes: *sessionMB << 20, SessionTTL: *ttl, EmbedTimeout: *embedTimeout, ConcurrentEmbeds: *embeds,
 		Logger: log,
 	}, seg)
@@ -103,12 +105,41 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
+	warnIfExposed(log, ln.Addr())
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(env.stdout, "serving %s on %s/ (MONAI Label: %s/info/, model name synthfm); uploads in %s\n", seg.Info().Name, url, url, *dataDir)
 	start := time.Now()
 	err = srv.Serve(ctx, ln)
 	log.Info("stopped", "after", time.Since(start).Round(time.Second))
 	return err
+}
+
+// warnIfExposed logs a warning when the server listens on every network
+// interface (a bare port such as ":8000", or 0.0.0.0 / ::): anyone who can
+// reach one of the listed addresses can upload images and run the model.
+func warnIfExposed(log *slog.Logger, addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return
+	}
+	var where []string
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		where = append(where, "unknown ("+err.Error()+")")
+	}
+	for _, ifc := range ifaces {
+		addrs, err := ifc.Addrs()
+		if err != nil || ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && (tcp.IP.To4() == nil || ipn.IP.To4() != nil) {
+				where = append(where, ifc.Name+" "+net.JoinHostPort(ipn.IP.String(), strconv.Itoa(tcp.Port)))
+			}
+		}
+	}
+	log.Warn("listening on every network interface: anyone who can reach one of these addresses can upload images and run the model; give a host, as in --addr 127.0.0.1:8000, to listen on one",
+		"addr", addr.String(), "reachable_at", strings.Join(where, ", "))
 }
 
 // loadModel returns the segmenter a serve command asked for.
