@@ -12,6 +12,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
 // checkpointFormat names the layout of a training checkpoint: a
@@ -33,7 +35,7 @@ type Progress struct {
 }
 
 // SaveCheckpoint writes every variable of the store and the progress to
-// path atomically (see writeFileAtomic).
+// path atomically (see atomicfile.Durable).
 func SaveCheckpoint(path string, store *model.Store, p Progress) error {
 	views := map[string]safetensors.TensorView{}
 	for v := range store.IterVariables() {
@@ -52,7 +54,7 @@ func SaveCheckpoint(path string, store *model.Store, p Progress) error {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	meta := map[string]string{"format": checkpointFormat, "progress": string(progress)}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, atomicfile.Durable, func(w io.Writer) error {
 		return safetensors.SerializeToWriter(views, meta, w)
 	})
 }

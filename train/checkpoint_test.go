@@ -2,8 +2,6 @@ package train
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,34 +59,5 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		if _, err := LoadCheckpoint(bad, model.NewStore()); err == nil {
 			t.Errorf("truncated to %d bytes: no error", n)
 		}
-	}
-}
-
-func TestWriteFileAtomicKeepsOldFileOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "state.safetensors")
-	if err := os.WriteFile(path, []byte("good old checkpoint"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	crash := errors.New("disk full halfway")
-	err := writeFileAtomic(path, func(w io.Writer) error {
-		w.Write([]byte("half a new checkp"))
-		return crash
-	})
-	if !errors.Is(err, crash) {
-		t.Fatalf("error = %v, want the writer's", err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "good old checkpoint" {
-		t.Errorf("old file now holds %q", b)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d entries after a failed write, want only the old file", len(entries))
-	}
-	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "new" {
-		t.Errorf("file holds %q after a successful write", b)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	gomlxcheckpoint "github.com/gomlx/gomlx/ml/model/checkpoint"
 
+	"github.com/synthfm/synthfm/internal/atomicfile"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/checkpoint"
 )
@@ -100,7 +101,7 @@ func (m *Model) writeModelConfig(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, atomicfile.Durable, func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
 // Record is one line of the metrics log (metrics.jsonl): a training step's
@@ -52,7 +54,7 @@ func OpenMetricsLog(path string, keepUpTo int) (*MetricsLog, error) {
 			}
 		}
 	}
-	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(kept.Bytes()); return err }); err != nil {
+	if err := atomicfile.Write(path, atomicfile.Durable, func(w io.Writer) error { _, err := w.Write(kept.Bytes()); return err }); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)

@@ -3,8 +3,7 @@ package train
 import (
 	"fmt"
 	"image/color"
-	"os"
-	"path/filepath"
+	"io"
 	"sort"
 
 	"gonum.org/v1/plot"
@@ -12,6 +11,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
 // PlotMetrics draws the training curves of a metrics log into a PNG: the
@@ -86,21 +87,14 @@ func PlotMetrics(records []Record, pngPath string) error {
 	for i := range grid {
 		grid[i][0].Draw(canvases[i][0])
 	}
-	f, err := os.CreateTemp(filepath.Dir(pngPath), ".plot-*.png")
-	if err != nil {
+	png := vgimg.PngCanvas{Canvas: img}
+	if err := atomicfile.Write(pngPath, atomicfile.CrashSafe, func(w io.Writer) error {
+		_, err := png.WriteTo(w)
+		return err
+	}); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	png := vgimg.PngCanvas{Canvas: img}
-	if _, err := png.WriteTo(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("plot %s: %w", pngPath, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("plot %s: %w", pngPath, err)
-	}
-	return os.Rename(f.Name(), pngPath)
+	return nil
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color) error {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
 // Files of a run's output directory.
@@ -168,7 +170,7 @@ func (r *run) startProgress(cfgJSON []byte) error {
 			total = opts.Steps
 		}
 		r.progress = Progress{TotalSteps: total, BestDice: -1, Config: cfgJSON}
-		if err := writeFileAtomic(filepath.Join(opts.OutDir, ConfigFile), func(w io.Writer) error {
+		if err := atomicfile.Write(filepath.Join(opts.OutDir, ConfigFile), atomicfile.Durable, func(w io.Writer) error {
 			_, err := w.Write(append(cfgJSON, '\n'))
 			return err
 		}); err != nil {

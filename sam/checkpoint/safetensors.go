@@ -1,13 +1,13 @@
 package checkpoint
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
 // readSafetensors parses a whole .safetensors file held in b. Tensors come
@@ -117,47 +117,10 @@ func WriteSafetensorsAs(path string, sd *StateDict, metadata map[string]string, 
 	for k, v := range metadata {
 		meta[k] = v
 	}
-	return writeAtomically(path, func(w *bufio.Writer) error {
+	if err := atomicfile.Write(path, atomicfile.Durable, func(w io.Writer) error {
 		return safetensors.SerializeToWriter(views, meta, w)
-	})
-}
-
-// writeAtomically writes a file through fill into a temporary file next to
-// path, syncs it and renames it over path.
-func writeAtomically(path string, fill func(*bufio.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(w); err != nil {
-		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: syncing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: closing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable; best effort
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,39 +8,18 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/synthfm/synthfm/internal/atomicfile"
 )
 
-// tempSuffix marks files being written; a resumed run deletes leftovers.
-const tempSuffix = ".partial"
-
-// WriteFileAtomic creates path with the bytes write produces: they go to
-// path+".partial" first, which is closed and then renamed to path. On any
-// error the temporary file is removed and path is left untouched. (The
-// guarantee covers an interrupted or killed process; files are not
-// fsynced, so a power cut may still lose the last ones written.)
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	tmp := path + tempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return describe(err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, describe(err))
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, describe(err))
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", path, describe(err))
-	}
-	if err = os.Rename(tmp, path); err != nil {
+// WriteFileAtomic creates or replaces path with the bytes write produces,
+// atomically but without fsync (atomicfile.CrashSafe): an interrupted or
+// killed process leaves the old file or the new one, and a resumed run
+// deletes the temporary leftovers (RemoveTemporaries). A power cut may
+// still lose the files written last; fsyncing every sample would cost more
+// than generating it. Disk-full errors say so in words.
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	if err := atomicfile.Write(path, atomicfile.CrashSafe, write); err != nil {
 		return describe(err)
 	}
 	return nil
@@ -69,7 +47,7 @@ func RemoveTemporaries(dir string) (int, error) {
 		if d.IsDir() && path != dir && strings.Count(strings.TrimPrefix(path, dir), string(filepath.Separator)) > 1 {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), tempSuffix) {
+		if !d.IsDir() && atomicfile.IsTemp(d.Name()) {
 			if err := os.Remove(path); err != nil {
 				return err
 			}

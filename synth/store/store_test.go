@@ -15,6 +15,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/synthfm/synthfm/internal/atomicfile"
 	"github.com/synthfm/synthfm/synth"
 )
 
@@ -93,7 +94,7 @@ func readPNG(t *testing.T, path string) *image.Gray {
 func noTemporaries(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if strings.HasSuffix(p, tempSuffix) {
+		if atomicfile.IsTemp(p) {
 			t.Errorf("temporary file left: %s", p)
 		}
 		return nil
@@ -158,7 +159,7 @@ func TestResumeCutsTornLineAndTemporaries(t *testing.T) {
 	f, _ := os.OpenFile(filepath.Join(dir, ManifestFile), os.O_WRONLY|os.O_APPEND, 0)
 	f.WriteString(`{"index":3,"image":"images/000`)
 	f.Close()
-	os.WriteFile(filepath.Join(dir, "images", "00000003.png"+tempSuffix), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(dir, "images", ".00000003.png.123"+atomicfile.TempSuffix), []byte("half"), 0o644)
 
 	w, err = Resume(dir)
 	if err != nil {
