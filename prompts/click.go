@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/synthfm/synthfm/internal/splitmix"
 	"github.com/synthfm/synthfm/maskops"
 )
 
@@ -42,18 +43,11 @@ const (
 func CaseSeed(caseID string, seed uint64) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(caseID))
-	return splitMix64(h.Sum64() ^ seed)
-}
-
-func splitMix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return splitmix.Mix(h.Sum64() ^ seed)
 }
 
 // NewRand returns the generator Simulate uses for a seed.
-func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, splitMix64(seed))) }
+func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, splitmix.Mix(seed))) }
 
 // Simulate places nPos positive and nNeg negative clicks on mask (non-zero
 // = inside) by the evaluation protocol of method.md §4; the same (mask,

@@ -3,26 +3,19 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/synthfm/synthfm/internal/splitmix"
 )
 
 // sampleRNG returns the random generator of sample (seed, index): a PCG
-// whose 128-bit state is a splitmix64 hash of both, so neighbouring seeds
+// whose 128-bit state is a SplitMix64 hash of both (splitmix.Mix), so neighbouring seeds
 // and indices start far apart on the generator's 2¹²⁸ cycle. (PCG costs
 // half as much per draw as ChaCha8, and samples draw millions each.)
 func sampleRNG(seed uint64, index int) *rand.Rand {
 	const domain = 0x5e7f_4d3a_9c1b_2e60 // separates these streams from other uses of seed
-	hi := splitmix64(seed ^ domain)
-	lo := splitmix64(hi ^ splitmix64(uint64(index)))
+	hi := splitmix.Mix(seed ^ domain)
+	lo := splitmix.Mix(hi ^ splitmix.Mix(uint64(index)))
 	return rand.New(rand.NewPCG(hi, lo))
-}
-
-// splitmix64 is the finaliser of Steele, Lea and Flood's SplitMix64, a
-// bijective mix of 64 bits.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // draw wraps a sample's generator with the distributions the config uses.
