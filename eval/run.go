@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -46,6 +48,8 @@ type Options struct {
 	OutDir       string
 	// Progress receives a progress bar (nil: none).
 	Progress io.Writer
+	// Logger receives the run's log (slog.Default when nil).
+	Logger *slog.Logger
 }
 
 // runInfo is run.json: what a run folder holds, checked on resume.
@@ -68,6 +72,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if len(o.Configs) == 0 {
 		o.Configs = DefaultConfigs()
 	}
+	for _, c := range o.Configs {
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -84,13 +93,14 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		done[r.Key()] = true
 	}
 	if len(rows) > 0 {
-		slog.Info("resuming evaluation", "done", len(rows), "out", o.OutDir)
+		cmp.Or(o.Logger, slog.Default()).Info("resuming evaluation", "done", len(rows), "out", o.OutDir)
 	}
 	total := 0
 	for _, d := range o.Datasets {
 		total += len(d.Cases())
 	}
 	bar := newBar(o.Progress, total)
+	found := 0 // objects in the datasets, evaluated now or before
 	for _, d := range o.Datasets {
 		objects := 0
 		for _, c := range d.Cases() {
@@ -108,6 +118,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 					s.Objects = s.Objects[:o.MaxObjects-objects]
 				}
 				objects += len(s.Objects)
+				found += len(s.Objects)
 				newRows, err := evalSlice(ctx, o, s, done, rw)
 				rows = append(rows, newRows...)
 				if err != nil {
@@ -124,7 +135,20 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Progress != nil {
 		fmt.Fprintln(o.Progress)
 	}
+	if found == 0 {
+		return rows, fmt.Errorf("nothing to evaluate: the %d cases of %s hold no object (every mask is empty; objects are the labelled pixels of a mask, one per label value)",
+			total, datasetNames(o.Datasets))
+	}
 	return rows, WriteReports(ctx, o, rows)
+}
+
+// datasetNames lists the datasets' names for a message.
+func datasetNames(ds []*dataset.Dataset) string {
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.Name()
+	}
+	return strings.Join(names, ", ")
 }
 
 func newBar(w io.Writer, total int) *progressbar.ProgressBar {
@@ -163,6 +187,10 @@ func evalSlice(ctx context.Context, o Options, s dataset.Slice, done map[string]
 	var rows []Result
 	for _, obj := range s.Objects {
 		for _, cfg := range o.Configs {
+			if err := ctx.Err(); err != nil {
+				// Interrupted: every row so far is in results.csv.
+				return rows, err
+			}
 			r := Result{Model: o.Model.Name(), Dataset: s.Dataset, Case: s.Case, Slice: s.Index, Structure: obj.Structure,
 				Instance: obj.Instance, ObjectID: obj.ID, Modality: s.Modality, Config: cfg, Seed: o.Seed, NSD: math.NaN()}
 			if done[r.Key()] {

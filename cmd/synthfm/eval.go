@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/synthfm/synthfm/dataset"
@@ -27,23 +29,18 @@ The output folder receives results.csv (one row per object and
 configuration), summary.md (mean Dice per structure and configuration, the
 shape of the paper's Table 1), chart.png and gallery.png (worst and best
 cases with their clicks). Rerunning with the same --out resumes: rows already
-in results.csv are kept and skipped.
+in results.csv are kept and skipped. Ctrl-C or SIGTERM stops the run after
+the object under way, with every finished row saved.
+
+--prompts takes at most ` + "{{maxpos}}" + ` positives and ` + "{{maxneg}}" + ` negatives per configuration.
 
 Example:
   synthfm eval --data acdc-cardiac-mri,hc18-fetal-head-us --prompts "1,0 3,3" --out runs/baseline
   synthfm eval --model baseline --data my-folder/ --out runs/mine`
 
-// listFlag collects a repeatable flag whose values may be comma or space separated.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error {
-	*l = append(*l, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
-	return nil
-}
-
 func runEval(ctx context.Context, env *cliEnv, args []string) error {
-	help := strings.Replace(evalHelp, "{{names}}", strings.Join(manifests.Names(), ", "), 1)
+	help := strings.NewReplacer("{{names}}", strings.Join(manifests.Names(), ", "),
+		"{{maxpos}}", strconv.Itoa(eval.MaxPositives), "{{maxneg}}", strconv.Itoa(eval.MaxNegatives)).Replace(evalHelp)
 	fs := newFlagSet(env, "eval", "[--model NAME] [--data MANIFEST...] [--prompts \"1,0 3,0 1,1 3,3\"] --out DIR", help)
 	model := fs.String("model", "baseline", evalModelHelp)
 	var data listFlag
@@ -72,25 +69,32 @@ func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	if len(data) == 0 {
 		data = manifests.Names()
 	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var datasets []*dataset.Dataset
 	for _, spec := range data {
 		d, err := manifests.Open(spec, *root)
 		if err != nil {
 			return err
 		}
+		d.Logger = log
 		datasets = append(datasets, d)
 	}
 	m, err := resolveEvalModel(ctx, *model)
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	o := eval.Options{Datasets: datasets, Model: m, Configs: configs, Seed: *seed, NSDTolerance: *nsd,
-		MaxObjects: *maxObjects, GalleryCases: *gallery, OutDir: *out, Progress: env.stderr}
+		MaxObjects: *maxObjects, GalleryCases: *gallery, OutDir: *out, Progress: env.stderr, Logger: log}
 	if *quiet {
 		o.Progress = nil
 	}
 	rows, err := eval.Run(ctx, o)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted (Ctrl-C, SIGTERM): every row is already in
+			// results.csv, which a rerun resumes.
+			fmt.Fprintf(env.stderr, "%d results saved in %s; run the same command to resume\n", len(rows), filepath.Join(*out, eval.ResultsFile))
+		}
 		return err
 	}
 	if err := eval.Summarize(rows, configs).WriteMarkdown(env.stdout); err != nil {
