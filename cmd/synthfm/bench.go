@@ -61,7 +61,8 @@ const benchGenerateExplanation = `
 Measure the synthetic data engine: for each preset (default mixes the two
 modules, shape-only and boundary-only are one module each) and each size,
 generate through the streaming API on --workers goroutines for --seconds
-and report images per second and the peak heap. With --flat N, also
+and report images per second and the peak heap, then the achieved
+target-size histogram of each case (log bins, method.md §2b). With --flat N, also
 generate N samples of the default preset at the first size and report
 the heap every N/10 samples, to show that memory stays flat.
 
@@ -93,6 +94,8 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 		*workers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	const row = "%-14s %6v %8v %8v %8v %11v %14v\n"
 	fmt.Fprintf(env.stdout, row, "preset", "size", "samples", "seconds", "img/s", "CPU ms/img", "peak heap MiB")
+	var titles []string
+	var hists []synth.SizeHistogram
 	for _, side := range sides {
 		for _, p := range strings.Split(*presets, ",") {
 			g, err := benchGenerator(strings.TrimSpace(p), side)
@@ -109,7 +112,13 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			fmt.Fprintf(env.stdout, row, p, side, r.samples, fmt.Sprintf("%.2f", r.elapsed.Seconds()),
 				fmt.Sprintf("%.1f", float64(r.samples)/r.elapsed.Seconds()), cpu, fmt.Sprintf("%.0f", float64(r.peakHeap)/(1<<20)))
+			titles = append(titles, fmt.Sprintf("%s@%d", strings.TrimSpace(p), side))
+			hists = append(hists, synth.TargetSizeHistogram(r.targets, nil))
 		}
+	}
+	fmt.Fprintln(env.stdout)
+	if err := synth.WriteSizeHistograms(env.stdout, titles, hists); err != nil {
+		return err
 	}
 	if *flat == 0 {
 		return nil
@@ -150,6 +159,7 @@ type generationResult struct {
 	elapsed  time.Duration
 	cpu      time.Duration // process CPU time, 0 when unknown
 	peakHeap uint64
+	targets  []float64 // each sample's target area, fraction of the canvas
 }
 
 // measureGeneration streams samples until n are made (n > 0) or d has
@@ -163,11 +173,12 @@ func measureGeneration(ctx context.Context, g *synth.Generator, workers, n int, 
 	began := time.Now()
 	every := max(1, n/10)
 	nextHeapCheck := time.Duration(0)
-	for _, err := range g.Stream(ctx, 1, 0, workers) {
+	for s, err := range g.Stream(ctx, 1, 0, workers) {
 		if err != nil {
 			return r, err
 		}
 		r.samples++
+		r.targets = append(r.targets, s.Meta.TargetFraction())
 		r.elapsed = time.Since(began)
 		check := (n > 0 && r.samples%every == 0) || (n == 0 && r.elapsed >= nextHeapCheck)
 		if check {

@@ -34,8 +34,11 @@ command with --resume to continue it up to --n samples.
 
 --preview writes a contact sheet (8 columns, up to 4 rows) of the first
 samples with the target outlined in red; without --out only the sheet is
-written. --print-config prints the resolved configuration as YAML, a
-starting point for --config.
+written. It also prints the achieved target-size histogram (log bins of
+the target's share of the canvas, method.md §2b) of all the samples made:
+--preview FILE --n 2000 measures a configuration on 2000 samples.
+--print-config prints the resolved configuration as YAML, a starting
+point for --config.
 
 Examples:
   synthfm generate --n 10000 --size 1024 --out data/synth --workers 8
@@ -63,7 +66,7 @@ type generateOptions struct {
 func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "generate", "--n N --out DIR [flags] | --preview FILE [flags] | --print-config", generateExplanation)
 	var o generateOptions
-	fs.IntVar(&o.n, "n", 0, "number of samples in the run (with --resume: the total to reach); with only --preview, 32")
+	fs.IntVar(&o.n, "n", 0, "number of samples in the run (with --resume: the total to reach); with only --preview, 32 (the sheet shows at most 32)")
 	fs.IntVar(&o.size, "size", 0, "image side in pixels (default: the configuration's, 1024)")
 	fs.StringVar(&o.out, "out", "", "output folder")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "generator goroutines")
@@ -268,6 +271,7 @@ func generate(ctx context.Context, env *cliEnv, o generateOptions, cfg synth.Con
 	)
 	began := time.Now()
 	done := start
+	var targets []float64 // target area fractions, for the preview's histogram
 	// Workers make each sample and compress it for the writer; the
 	// writer only stores bytes, in index order.
 	format := ""
@@ -285,8 +289,11 @@ func generate(ctx context.Context, env *cliEnv, o generateOptions, cfg synth.Con
 		if err = perr; err != nil {
 			break
 		}
-		if sheet != nil && !sheet.Full() {
-			sheet.Add(e.Sample.Image, e.Sample.Mask)
+		if sheet != nil {
+			if !sheet.Full() {
+				sheet.Add(e.Sample.Image, e.Sample.Mask)
+			}
+			targets = append(targets, e.Sample.Meta.TargetFraction())
 		}
 		if w != nil {
 			if err = w.AddEncoded(e); err != nil {
@@ -295,7 +302,7 @@ func generate(ctx context.Context, env *cliEnv, o generateOptions, cfg synth.Con
 		}
 		done++
 		bar.Add(1)
-		if done >= o.n || (w == nil && sheet.Full()) {
+		if done >= o.n {
 			break
 		}
 	}
@@ -326,6 +333,14 @@ func generate(ctx context.Context, env *cliEnv, o generateOptions, cfg synth.Con
 			return err
 		}
 		fmt.Fprintf(env.stdout, "wrote contact sheet %s\n", o.preview)
+		title := o.preset
+		if o.configPath != "" {
+			title = filepath.Base(o.configPath)
+		}
+		title = fmt.Sprintf("%s@%d", title, cfg.Size)
+		if err := synth.WriteSizeHistograms(env.stdout, []string{title}, []synth.SizeHistogram{synth.TargetSizeHistogram(targets, nil)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

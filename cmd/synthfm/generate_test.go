@@ -182,6 +182,17 @@ func TestGeneratePreviewAndPrintConfig(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("preview-only run wrote %d files", len(entries))
 	}
+	// The target-size histogram of the samples made: all --n of them,
+	// beyond the sheet's 32.
+	for _, n := range []int{10, 40} {
+		code, out, errOut := runCLI(t, "generate", "--preview", sheet, "--size", "64", "--n", strconv.Itoa(n), "--preset", "boundary-only")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if total := histogramColumnTotal(t, out, 0); total != n || !strings.Contains(out, "boundary-only@64") || !strings.Contains(out, "median") {
+			t.Errorf("--n %d: histogram counts %d samples in:\n%s", n, total, out)
+		}
+	}
 
 	code, out, _ = runCLI(t, "generate", "--preset", "shape-only", "--size", "512", "--print-config")
 	if code != 0 {
@@ -248,35 +259,78 @@ func TestGenerateBadInput(t *testing.T) {
 	}
 }
 
+// histogramColumnTotal sums column col of the bin rows of the first
+// target-size histogram in out, checking that it matches its samples row.
+func histogramColumnTotal(t *testing.T, out string, col int) int {
+	t.Helper()
+	total, inTable := 0, false
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "target size"):
+			inTable = true
+		case !inTable || len(f) == 0 || f[0] == "bin" || f[0] == "median" || f[0] == "p10" || f[0] == "p90":
+		case f[0] == "samples":
+			if n, err := strconv.Atoi(f[1+col]); err != nil || n != total {
+				t.Errorf("samples row %q, bins sum to %d", line, total)
+			}
+			return total
+		default: // a bin: label, then count and percentage per column
+			n, err := strconv.Atoi(f[1+2*col])
+			if err != nil {
+				t.Fatalf("bin row %q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	t.Errorf("no target-size histogram in:\n%s", out)
+	return total
+}
+
 func TestBenchGenerate(t *testing.T) {
 	code, out, errOut := runCLI(t, "bench", "generate", "--sizes", "48", "--presets", "shape-only,boundary-only", "--seconds", "0.05", "--flat", "20")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
-	rows, heapRows := 0, 0
+	rows, heapRows, flat := 0, 0, false
+	var samples []int
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
+		if strings.HasPrefix(sc.Text(), "memory over") {
+			flat = true
+		}
 		if len(f) == 7 && (f[0] == "shape-only" || f[0] == "boundary-only") && f[1] == "48" {
 			rows++
+			n, _ := strconv.Atoi(f[2])
+			samples = append(samples, n)
 			if f[4] == "0.0" {
 				t.Errorf("zero throughput: %q", sc.Text())
 			}
+			// CPU ms/img is "-" where /proc is missing, else a number
+			// (behaviour only: its size depends on the machine's load).
+			if _, err := strconv.ParseFloat(f[5], 64); err != nil && f[5] != "-" {
+				t.Errorf("CPU column %q", f[5])
+			}
 		}
-		if len(f) == 3 && f[0] != "samples" {
+		if flat && len(f) == 3 && f[0] != "samples" {
 			heapRows++
 		}
 	}
 	if rows != 2 || heapRows != 10 {
 		t.Errorf("%d result rows and %d heap rows in:\n%s", rows, heapRows, out)
 	}
-	if cpu, ok := processCPUTime(); ok {
-		busy := time.Now().Add(30 * time.Millisecond)
-		for time.Now().Before(busy) {
+	// The target-size histogram: one column per case, counting its samples.
+	for col, title := range []string{"shape-only@48", "boundary-only@48"} {
+		if !strings.Contains(out, title) {
+			t.Errorf("histogram lacks column %s:\n%s", title, out)
 		}
-		if after, _ := processCPUTime(); after <= cpu {
-			t.Errorf("CPU time did not grow: %v then %v", cpu, after)
+		if total := histogramColumnTotal(t, out, col); len(samples) == 2 && total != samples[col] {
+			t.Errorf("%s: histogram counts %d samples, the table %d", title, total, samples[col])
 		}
+	}
+	if _, ok := processCPUTime(); !ok {
+		t.Log("no /proc/self/stat: the CPU column shows -")
 	}
 	if code, _, errOut := runCLI(t, "bench", "nope"); code != 2 || !strings.Contains(errOut, `unknown bench target "nope"`) {
 		t.Errorf("unknown target: %d %q", code, errOut)
