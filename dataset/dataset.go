@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -22,6 +23,8 @@ import (
 type Dataset struct {
 	Manifest *Manifest
 	Root     string
+	// Logger receives warnings about the data (slog.Default when nil).
+	Logger   *slog.Logger
 	cases    []Case
 	pixelMM  map[string]float64
 	registry *medimg.Registry
@@ -91,7 +94,7 @@ func New(m *Manifest, root string) (*Dataset, error) {
 		for _, img := range images {
 			stem := Stem(img)
 			expand := func(s string) string { return strings.ReplaceAll(s, "{stem}", stem) }
-			c := Case{ID: expand(spec.ID), Image: img, FlipVertical: spec.FlipVertical || m.FlipVertical, Modality: firstNonEmpty(spec.Modality, m.Modality, "other")}
+			c := Case{ID: expand(spec.ID), Image: img, FlipVertical: spec.FlipVertical || m.FlipVertical, Modality: cmp.Or(spec.Modality, m.Modality, "other")}
 			if spec.ID == "" {
 				c.ID = stem
 			}
@@ -198,7 +201,7 @@ func (d *Dataset) Load(ctx context.Context, c Case) ([]Slice, error) {
 			return nil, fmt.Errorf("%s: label size %v differs from image %s size %v", l.File, lv.Size, filepath.Base(c.Image), img.Size)
 		}
 		if img.SpacingKnown && lv.SpacingKnown && !img.SameGrid(lv, 0.5) {
-			slog.Warn("label grid differs from the image grid; using voxel correspondence", "label", l.File, "image", c.Image)
+			cmp.Or(d.Logger, slog.Default()).Warn("label grid differs from the image grid; using voxel correspondence", "label", l.File, "image", c.Image)
 		}
 		lv.Direction, lv.Origin, lv.Spacing = img.Direction, img.Origin, img.Spacing // same voxel grid as the image
 		if labels[i], err = medimg.ToLPS(lv); err != nil {
@@ -316,13 +319,4 @@ func toGrey(v *medimg.Volume) (*medimg.Volume, error) {
 		}
 	}
 	return &out, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

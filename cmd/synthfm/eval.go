@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,15 +38,6 @@ Example:
   synthfm eval --data acdc-cardiac-mri,hc18-fetal-head-us --prompts "1,0 3,3" --out runs/baseline
   synthfm eval --model baseline --data my-folder/ --out runs/mine`
 
-// listFlag collects a repeatable flag whose values may be comma or space separated.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error {
-	*l = append(*l, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
-	return nil
-}
-
 func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	help := strings.NewReplacer("{{names}}", strings.Join(manifests.Names(), ", "),
 		"{{maxpos}}", strconv.Itoa(eval.MaxPositives), "{{maxneg}}", strconv.Itoa(eval.MaxNegatives)).Replace(evalHelp)
@@ -77,20 +69,22 @@ func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	if len(data) == 0 {
 		data = manifests.Names()
 	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var datasets []*dataset.Dataset
 	for _, spec := range data {
 		d, err := manifests.Open(spec, *root)
 		if err != nil {
 			return err
 		}
+		d.Logger = log
 		datasets = append(datasets, d)
 	}
 	m, err := resolveEvalModel(ctx, *model)
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	o := eval.Options{Datasets: datasets, Model: m, Configs: configs, Seed: *seed, NSDTolerance: *nsd,
-		MaxObjects: *maxObjects, GalleryCases: *gallery, OutDir: *out, Progress: env.stderr}
+		MaxObjects: *maxObjects, GalleryCases: *gallery, OutDir: *out, Progress: env.stderr, Logger: log}
 	if *quiet {
 		o.Progress = nil
 	}

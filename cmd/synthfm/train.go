@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/train"
@@ -51,12 +50,6 @@ Example:
   synthfm train --out runs/lite --resume
   synthfm train --config paper --encoder-checkpoint sam_vit_b_01ec64.pth --out runs/paper`
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
 func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "train", "--config paper|lite|tiny|FILE --out DIR [--steps N] [--resume]", trainHelp)
 	configName := fs.String("config", "", "recipe: paper, lite, tiny or a JSON/YAML file (with --resume: default the run's own)")
@@ -64,8 +57,8 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	steps := fs.Int("steps", 0, "train this many steps in total instead of the recipe's epochs × samples / batch")
 	resume := fs.Bool("resume", false, "continue the run saved in --out")
 	encoder := fs.String("encoder-checkpoint", "", "SAM checkpoint (.pth/.safetensors) whose image encoder is used (overrides the recipe's)")
-	var manifests stringList
-	fs.Var(&manifests, "val-manifest", "real evaluation manifest to validate on as well (repeatable)")
+	var manifests listFlag
+	fs.Var(&manifests, "val-manifest", "real evaluation manifests to validate on as well (repeatable, comma separated)")
 	manifestRoot := fs.String("manifest-root", "", "root that --val-manifest paths are relative to")
 	printConfig := fs.Bool("print-config", false, "print the recipe as JSON and exit")
 	quiet := fs.Bool("quiet", false, "no progress bar")
