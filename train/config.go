@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -287,8 +288,8 @@ func ParseConfig(data []byte, ext string) (Config, error) {
 		}
 	}
 	basePreset := c.ModelPreset
-	// The model is decoded by sam.ParseConfig, which starts from SAM's fixed
-	// values, so that a file needs to give only the sizes it changes.
+	// The model block is decoded by mergeModel, over the architecture it
+	// refines, so that a file needs to give only the sizes it changes.
 	doc := struct {
 		Base  string          `json:"base"`
 		Model json.RawMessage `json:"model"`
@@ -299,15 +300,47 @@ func ParseConfig(data []byte, ext string) (Config, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return Config{}, err
 	}
-	switch {
-	case len(doc.Model) > 0 && string(doc.Model) != "null":
-		m, err := sam.ParseConfig(doc.Model)
+	if c.ModelPreset != basePreset {
+		c.Model = nil // the document chose a preset architecture over the base's model
+	}
+	if len(doc.Model) > 0 && string(doc.Model) != "null" {
+		m, err := mergeModel(c, doc.Model)
 		if err != nil {
 			return Config{}, fmt.Errorf("model: %w", err)
 		}
 		c.Model = &m
-	case c.ModelPreset != basePreset:
-		c.Model = nil // the document chose a preset architecture over the base's model
 	}
 	return c, c.Validate()
+}
+
+// mergeModel decodes a recipe's "model" block over the architecture it
+// refines, as the other blocks merge over the base's: the base recipe's
+// model (with "base": "tiny", {"model": {"depth": 3}} is tiny's model three
+// blocks deep), else the model_preset's (vit_b, ...), else SAM's fixed
+// values (sam.ParseConfig). Unknown keys are an error.
+func mergeModel(c Config, block json.RawMessage) (sam.Config, error) {
+	var m sam.Config
+	switch {
+	case c.Model != nil:
+		m = *c.Model
+		// Decoding an array reuses a slice's backing array: copy them so
+		// that the base is left as it was.
+		m.GlobalAttnIndexes = slices.Clone(m.GlobalAttnIndexes)
+		m.PixelMean, m.PixelStd = slices.Clone(m.PixelMean), slices.Clone(m.PixelStd)
+		m.ImageEmbeddingSize, m.MaskInputSize = slices.Clone(m.ImageEmbeddingSize), slices.Clone(m.MaskInputSize)
+		m.Weights = slices.Clone(m.Weights)
+	case c.ModelPreset != "":
+		var err error
+		if m, err = sam.PresetConfig(c.ModelPreset); err != nil {
+			return sam.Config{}, err
+		}
+	default:
+		return sam.ParseConfig(block)
+	}
+	dec := json.NewDecoder(bytes.NewReader(block))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return sam.Config{}, err
+	}
+	return m, m.Validate()
 }

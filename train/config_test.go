@@ -43,7 +43,7 @@ func TestParseConfigBaseOverridesAndErrors(t *testing.T) {
 		c.LearningRate != lite.LearningRate || c.Model.EmbedDim != lite.Model.EmbedDim {
 		t.Errorf("example recipe read as %+v", c)
 	}
-	// JSON: a partial model keeps SAM's fixed values for the keys it omits.
+	// JSON: a partial model keeps the base model's values for the keys it omits.
 	c, err = ParseConfig([]byte(`{"base": "tiny", "epochs": 3, "model": {"img_size": 128, "embed_dim": 48,
 		"depth": 2, "num_heads": 2, "window_size": 4, "global_attn_indexes": [1], "out_chans": 32,
 		"prompt_embed_dim": 32, "mask_in_chans": 8, "decoder_mlp_dim": 64, "decoder_num_heads": 2}}`), ".json")
