@@ -20,7 +20,7 @@ import (
 
 // niftiBytes builds a NIfTI-1 int16 volume 4x3x2 with values i+10j+100k
 // and the given sform (RAS).
-func niftiBytes(t *testing.T, srow [3][4]float32, qform bool) []byte {
+func niftiBytes(t testing.TB, srow [3][4]float32, qform bool) []byte {
 	t.Helper()
 	h := make([]byte, 352)
 	le := binary.LittleEndian
@@ -63,7 +63,7 @@ func niftiBytes(t *testing.T, srow [3][4]float32, qform bool) []byte {
 	return buf.Bytes()
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
 	w.Write(b)
