@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 
+	"github.com/synthfm/synthfm/medimg"
 	"github.com/synthfm/synthfm/models"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
@@ -51,7 +54,8 @@ highest predicted IoU, and all three are listed. --medsam feeds the image
 scaled to [0, 1] instead of SAM's mean/std normalisation (MedSAM's input).
 
 --overlay writes the image with the mask tinted and outlined, the clicks
-(green foreground, red background) and the box. --logits-out F.npy writes
+(green foreground, red background) and the box. The mask and the overlay
+are written together: when one cannot be written, neither is. --logits-out F.npy writes
 the low-resolution logits of the returned masks (float32, N×L×L with L =
 img_size/4, before upsampling) and their predicted IoUs to F_iou.npy
 (float32, N), for debugging and parity checks.
@@ -87,6 +91,11 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *logitsOut != "" && !strings.HasSuffix(*logitsOut, ".npy") {
 		return usageError{"--logits-out must end in .npy"}
+	}
+	for _, o := range []struct{ flag, path string }{{"out", *out}, {"overlay", *overlay}, {"logits-out", *logitsOut}} {
+		if err := checkOutputFile(o.path); err != nil {
+			return usageError{fmt.Sprintf("--%s: %v", o.flag, err)}
+		}
 	}
 	clicks, err := parseClicks(*pointsFlag)
 	if err != nil {
@@ -141,13 +150,12 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	decoded := time.Now()
 
 	mask := res.Binary(res.Best)
-	if err := writePNG(*out, mask); err != nil {
-		return err
-	}
+	outputs := []pngOutput{{*out, mask}}
 	if *overlay != "" {
-		if err := writePNG(*overlay, drawOverlay(img, mask, clicks, box)); err != nil {
-			return err
-		}
+		outputs = append(outputs, pngOutput{*overlay, drawOverlay(img, mask, clicks, box)})
+	}
+	if err := writePNGs(outputs...); err != nil {
+		return err
 	}
 	if *logitsOut != "" {
 		if err := writeLogitsNPY(*logitsOut, res.LowRes, res.IoU); err != nil {
@@ -160,6 +168,10 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// segmentImageLimits bound the picture segment reads: 64 Mpx in colour
+// (the model sees it at 1024×1024).
+var segmentImageLimits = medimg.Limits{MaxVoxels: 3 * 64 << 20, MaxBytes: 1 << 30}
+
 // readRGBImage decodes an image file into RGB (grey images replicated).
 func readRGBImage(path string) (*imageproc.Image, error) {
 	f, err := os.Open(path)
@@ -167,7 +179,12 @@ func readRGBImage(path string) (*imageproc.Image, error) {
 		return nil, err
 	}
 	defer f.Close()
-	img, format, err := image.Decode(f)
+	// The header's size is checked before the pixels are decoded: a 440 KB
+	// PNG may claim 20000×20000 pixels.
+	img, format, err := medimg.DecodeImage(f, segmentImageLimits)
+	if errors.Is(err, medimg.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable PNG, JPEG, TIFF, BMP or GIF image: %w", path, err)
 	}
@@ -177,24 +194,69 @@ func readRGBImage(path string) (*imageproc.Image, error) {
 	return imageproc.FromImage(img), nil
 }
 
-// writePNG writes a PNG atomically enough for a CLI: to path via a
-// temporary file renamed into place.
-func writePNG(path string, img image.Image) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
+// checkOutputFile reports an output path that cannot become a file (an
+// existing folder, a missing parent folder) before any work is done. An
+// empty path is no output.
+func checkOutputFile(path string) error {
+	if path == "" {
+		return nil
 	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder: give a file name, such as %s", path, filepath.Join(path, "mask.png"))
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s: no folder %s to write it in", path, filepath.Dir(path))
 	}
-	return os.Rename(tmp, path)
+	return nil
+}
+
+// pngOutput is a picture to write and its path.
+type pngOutput struct {
+	path string
+	img  image.Image
+}
+
+// writePNG writes one PNG (see writePNGs).
+func writePNG(path string, img image.Image) error { return writePNGs(pngOutput{path, img}) }
+
+// writePNGs writes the pictures all or nothing as far as a CLI can: each is
+// encoded to a temporary file beside its path, and only when all are
+// complete are they renamed into place. A failure before that leaves no
+// output and no temporary file, and names the file that could not be
+// written; should a rename fail after others (rare: the folder changed
+// meanwhile), the error says which files were written.
+func writePNGs(outputs ...pngOutput) error {
+	var tmps []string
+	defer func() {
+		for _, tmp := range tmps {
+			os.Remove(tmp) // gone already once renamed
+		}
+	}()
+	for _, o := range outputs {
+		f, err := os.Create(o.path + ".tmp")
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", o.path, err)
+		}
+		tmps = append(tmps, f.Name())
+		err = png.Encode(f, o.img)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", o.path, err)
+		}
+	}
+	var written []string
+	for i, o := range outputs {
+		if err := os.Rename(tmps[i], o.path); err != nil {
+			if len(written) > 0 {
+				return fmt.Errorf("wrote %s but not %s: %w", strings.Join(written, " and "), o.path, err)
+			}
+			return fmt.Errorf("writing %s: %w", o.path, err)
+		}
+		written = append(written, o.path)
+	}
+	return nil
 }
 
 // printSegmentSummary lists the returned masks with their predicted IoU and area.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -65,8 +66,12 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if *steps < 0 {
-		return usageError{"--steps must be positive"}
+	// --steps 0 is an error, not the recipe's length: only a flag left out
+	// means that.
+	stepsGiven := false
+	fs.Visit(func(f *flag.Flag) { stepsGiven = stepsGiven || f.Name == "steps" })
+	if *steps < 0 || (stepsGiven && *steps == 0) {
+		return usageError{fmt.Sprintf("--steps %d: must be positive (leave --steps out for the recipe's length)", *steps)}
 	}
 	cfg, err := trainConfig(*configName, *out, *resume, *printConfig)
 	if err != nil {
