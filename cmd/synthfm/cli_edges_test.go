@@ -103,3 +103,15 @@ func TestTrainStepsZeroIsAnError(t *testing.T) {
 		t.Errorf("--steps 0 created %s", out)
 	}
 }
+
+// Issue 12 item 8: `generate --n 9223372036854775807` was accepted.
+func TestGenerateRefusesAnAbsurdN(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "synth")
+	code, _, stderr := runCLI(t, "generate", "--n", "9223372036854775807", "--out", out)
+	if code != 2 || !strings.Contains(stderr, "at most 10000000 samples per run") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the refused run created %s", out)
+	}
+}

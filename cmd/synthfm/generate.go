@@ -140,11 +140,18 @@ func generateConfig(o generateOptions) (synth.Config, error) {
 	return cfg, nil
 }
 
+// maxGenerateSamples bounds --n: 1,000 times an epoch of the paper's
+// recipe (10,000 samples). A mistyped --n would otherwise fill the disk
+// (a 1024² sample takes about a megabyte as PNG) before anyone noticed.
+const maxGenerateSamples = 10_000_000
+
 // checkGenerateUsage rejects flag combinations that cannot work.
 func checkGenerateUsage(o *generateOptions) error {
 	switch {
 	case o.n < 0:
 		return usageError{fmt.Sprintf("--n %d is negative", o.n)}
+	case o.n > maxGenerateSamples:
+		return usageError{fmt.Sprintf("--n %d: at most %d samples per run (at 1024² that is tens of terabytes and weeks of generation; split larger sets into runs with other --seed values)", o.n, maxGenerateSamples)}
 	case o.workers < 1:
 		return usageError{fmt.Sprintf("--workers %d must be at least 1", o.workers)}
 	case o.shard < 0:
