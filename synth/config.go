@@ -189,14 +189,28 @@ func Preset(name string) (Config, error) {
 	case "boundary-only":
 		c.PShape = 0
 	default:
-		return Config{}, fmt.Errorf("unknown preset %q (choose %s)", name, strings.Join(PresetNames(), ", "))
+		return Config{}, fmt.Errorf("%w %q (choose %s)", ErrUnknownPreset, name, strings.Join(PresetNames(), ", "))
 	}
 	return c, nil
 }
 
 // LoadConfig reads a YAML (.yaml, .yml) or JSON (.json) file over base:
 // fields the file leaves out keep base's values; unknown fields are errors.
+// The result is validated. Commands layer a file over a preset with
+// Resolve instead.
 func LoadConfig(path string, base Config) (Config, error) {
+	c, err := decodeConfigFile(path, base)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// decodeConfigFile is LoadConfig without the validation.
+func decodeConfigFile(path string, base Config) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("reading config: %w", err)
@@ -219,9 +233,6 @@ func LoadConfig(path string, base Config) (Config, error) {
 	}
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"runtime"
 
 	"github.com/synthfm/synthfm/prompts"
@@ -26,17 +27,20 @@ type dataSource struct {
 	batchSize int
 }
 
-func newDataSource(cfg Config, samCfg sam.Config) (*dataSource, error) {
-	sc, err := synth.Preset(cfg.Data.SynthPreset)
+// newDataSource builds the synthetic stream: the recipe's generator preset
+// and file (synth.Resolve) at the model's input size, which replaces the
+// file's size (logged when they differ).
+func newDataSource(cfg Config, samCfg sam.Config, log *slog.Logger) (*dataSource, error) {
+	sc, err := synth.Resolve(cfg.Data.SynthPreset, cfg.Data.SynthConfig, func(c *synth.Config) {
+		if cfg.Data.SynthConfig != "" && c.Size != samCfg.ImgSize {
+			log.Info("the generator file's size is replaced by the model's input size",
+				"file", cfg.Data.SynthConfig, "file_size", c.Size, "model_size", samCfg.ImgSize)
+		}
+		c.Size = samCfg.ImgSize
+	})
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	if cfg.Data.SynthConfig != "" {
-		if sc, err = synth.LoadConfig(cfg.Data.SynthConfig, sc); err != nil {
-			return nil, fmt.Errorf("data: %w", err)
-		}
-	}
-	sc.Size = samCfg.ImgSize
 	gen, err := synth.NewGenerator(sc)
 	if err != nil {
 		return nil, fmt.Errorf("data: synthetic generator: %w", err)

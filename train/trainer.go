@@ -125,7 +125,7 @@ func newRun(ctx context.Context, opts Options) (*run, error) {
 	if r.exec, err = newExecutors(opts.Backend, m, cfg); err != nil {
 		return nil, err
 	}
-	if r.data, err = newDataSource(cfg, m.Config); err != nil {
+	if r.data, err = newDataSource(cfg, m.Config, log); err != nil {
 		return nil, err
 	}
 	if err := r.loadValidationSets(ctx); err != nil {

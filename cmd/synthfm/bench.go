@@ -142,11 +142,10 @@ func runBenchGenerate(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func benchGenerator(preset string, side int) (*synth.Generator, error) {
-	cfg, err := synth.Preset(preset)
+	cfg, err := synth.Resolve(preset, "", func(c *synth.Config) { c.Size = side })
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	cfg.Size = side
 	g, err := synth.NewGenerator(cfg)
 	if err != nil {
 		return nil, usageError{err.Error()}

@@ -99,20 +99,21 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkGenerateUsage(&o); err != nil {
 		return err
 	}
-	// Check memory before anything is written (a resumed run keeps its size).
-	side := cfg.Size
+	// A resumed run is opened first (its configuration, read and validated
+	// once, replaces cfg); memory is checked before any sample is written.
+	var w *store.Writer
 	if o.out != "" && o.resume {
-		run, err := store.ReadRun(o.out)
-		if err != nil {
+		if w, cfg, err = openOutput(o, cfg); err != nil {
 			return err
 		}
-		side = run.Config.Size
 	}
-	if err := checkMemory(side, o.workers, o.shard); err != nil {
+	if err := checkMemory(cfg.Size, o.workers, o.shard); err != nil {
+		if w != nil {
+			w.Discard()
+		}
 		return err
 	}
-	var w *store.Writer
-	if o.out != "" {
+	if o.out != "" && !o.resume {
 		if w, cfg, err = openOutput(o, cfg); err != nil {
 			return err
 		}
@@ -120,24 +121,19 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	return generate(ctx, env, o, cfg, w)
 }
 
-// generateConfig resolves --preset, --config and --size into a valid configuration.
+// generateConfig resolves --preset, --config and --size into a valid
+// configuration (synth.Resolve). A bad --preset or --size is a usage error,
+// a bad --config file an ordinary one.
 func generateConfig(o generateOptions) (synth.Config, error) {
-	cfg, err := synth.Preset(o.preset)
-	if err != nil {
-		return cfg, usageError{err.Error()}
-	}
-	if o.configPath != "" {
-		if cfg, err = synth.LoadConfig(o.configPath, cfg); err != nil {
-			return cfg, err
-		}
-	}
+	var size func(*synth.Config)
 	if o.set["size"] {
-		cfg.Size = o.size
+		size = func(c *synth.Config) { c.Size = o.size }
 	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := synth.Resolve(o.preset, o.configPath, size)
+	if err != nil && (errors.Is(err, synth.ErrUnknownPreset) || o.configPath == "") {
 		return cfg, usageError{err.Error()}
 	}
-	return cfg, nil
+	return cfg, err
 }
 
 // maxGenerateSamples bounds --n: 1,000 times an epoch of the paper's
