@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/image/tiff"
 
+	"github.com/synthfm/synthfm/internal/hostiletest"
 	"github.com/synthfm/synthfm/internal/shareddata"
 )
 
@@ -137,6 +138,6 @@ func FuzzRaster(f *testing.F) {
 	jpeg.Encode(&j, rgb, nil)
 	tiff.Encode(&t, g, nil)
 	// The raster formats share one reader; the file's magic picks the decoder.
-	fuzzReader(f, "PNG", "x.png", [][]byte{p.Bytes(), j.Bytes(), t.Bytes(), pngBomb(300, 300)},
+	fuzzReader(f, "PNG", "x.png", [][]byte{p.Bytes(), j.Bytes(), t.Bytes(), hostiletest.PNGBomb(300, 300)},
 		"*/masks/*0.png", "*/masks/*1.jpg", "*/*/*.tif")
 }

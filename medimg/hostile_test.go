@@ -2,20 +2,19 @@ package medimg
 
 import (
 	"archive/zip"
-	"compress/gzip"
-	"compress/zlib"
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/synthfm/synthfm/internal/hostiletest"
 )
 
 // The reproductions of issue 12, items 1–5, at the reader level. Each file
@@ -23,23 +22,13 @@ import (
 // must end in an error (or a bounded result) with the bytes allocated
 // during the read well under 2× the budget (Limits.Memory).
 
-// allocDuring returns the bytes allocated (runtime.MemStats.TotalAlloc,
-// whole process) while f runs: an upper bound of the peak f adds.
-func allocDuring(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // readUnder reads path with lim and fails the test when the read allocated
 // more than maxAlloc bytes; it returns the read's error.
 func readUnder(t *testing.T, lim Limits, path string, maxAlloc uint64) (*Volume, error) {
 	t.Helper()
 	var v *Volume
 	var err error
-	got := allocDuring(func() { v, err = NewRegistry(lim).Read(path) })
+	got := hostiletest.AllocDuring(func() { v, err = NewRegistry(lim).Read(path) })
 	if got > maxAlloc {
 		t.Errorf("%s: allocated %d bytes, more than %d (budget %d bytes)", filepath.Base(path), got, maxAlloc, lim.Memory())
 	}
@@ -254,39 +243,11 @@ func TestHostileDecompressionBombs(t *testing.T) {
 		t.Fatalf("256³ within the limits: %v", err)
 	}
 
-	png := pngBomb(20000, 20000)
+	png := hostiletest.PNGBomb(20000, 20000)
 	_, err = readUnder(t, Limits{MaxVoxels: 256 << 20}, write(t, "bomb.png", png), 1<<20)
 	wantErr(t, err, ErrTooLarge, "20000x20000")
 	_, _, err = DecodeImage(bytes.NewReader(png), Limits{MaxVoxels: 3 * 64 << 20})
 	wantErr(t, err, ErrTooLarge, "over the limit")
-}
-
-// pngBomb is a PNG whose header claims w×h grey pixels, with a little
-// zlib data of zero rows: small on disk, gigabytes decoded.
-func pngBomb(w, h int) []byte {
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&out, binary.BigEndian, uint32(len(data)))
-		out.WriteString(typ)
-		out.Write(data)
-		c := crc32.NewIEEE()
-		c.Write([]byte(typ))
-		c.Write(data)
-		binary.Write(&out, binary.BigEndian, c.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 0 // 8-bit grey
-	chunk("IHDR", ihdr)
-	var z bytes.Buffer
-	zw := zlibWriter(&z)
-	zw.Write(make([]byte, 64*(w+1)))
-	zw.Close()
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
 }
 
 // dicomElement encodes one explicit-VR little-endian element.
@@ -391,4 +352,3 @@ func TestHostileNPZ(t *testing.T) {
 }
 
 func gzipWriter(w *bytes.Buffer) *gzip.Writer { return gzip.NewWriter(w) }
-func zlibWriter(w *bytes.Buffer) *zlib.Writer { return zlib.NewWriter(w) }

@@ -33,8 +33,22 @@ func maskDataURL(m Mask) (string, error) {
 
 // decodeMaskPNG reads a PNG mask of the given size: a pixel is inside when
 // its grey level (or, for pictures with alpha, its opacity) is at least 128.
+//
+// The PNG's header is checked against the slice's size before its pixels
+// are decoded: a small PNG may claim 20000×20000 pixels.
 func decodeMaskPNG(r io.Reader, width, height int) ([]uint8, error) {
-	img, err := png.Decode(r)
+	raw, err := io.ReadAll(r) // bounded by the caller's MaxBytesReader
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "mask is not a PNG: %v", err)
+	}
+	if cfg.Width != width || cfg.Height != height {
+		return nil, errorf(http.StatusBadRequest, "mask is %dx%d, the slice is %dx%d", cfg.Width, cfg.Height, width, height)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "mask is not a PNG: %v", err)
 	}

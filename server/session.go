@@ -276,9 +276,9 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 			return nil, nil, err
 		}
 	}
-	vol, err := medimg.Read(filepath.Join(st.rootDir, filepath.FromSlash(file)))
+	vol, err := st.reader().Read(filepath.Join(st.rootDir, filepath.FromSlash(file)))
 	if err != nil {
-		return nil, nil, errorf(http.StatusUnprocessableEntity, "cannot read the image: %s", st.relative(err.Error()))
+		return nil, nil, readError(err, st.relative(err.Error()))
 	}
 	if err := st.checkVolume(vol); err != nil {
 		return nil, nil, err

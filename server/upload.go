@@ -17,6 +17,8 @@ import (
 
 	_ "golang.org/x/image/bmp"  // BMPs
 	_ "golang.org/x/image/tiff" // and TIFFs before medimg decodes them.
+
+	"github.com/synthfm/synthfm/medimg"
 )
 
 // maxFieldBytes bounds one non-file form field of an upload.
@@ -186,4 +188,25 @@ func checkRasterSize(root *os.Root, file string, maxPixels int64) error {
 		return errorf(http.StatusRequestEntityTooLarge, "%s: %s picture of %dx%d pixels is over the limit of %d pixels", path.Base(file), format, cfg.Width, cfg.Height, maxPixels)
 	}
 	return nil
+}
+
+// reader is the registry uploads are read with: within the server's
+// limits (MaxVoxels samples, MaxFileBytes bytes stored or inflated), and
+// never reading a second file that a header names (an upload is one file,
+// or a DICOM folder).
+func (st *sessionStore) reader() *medimg.Registry {
+	return medimg.NewRegistry(medimg.Limits{MaxVoxels: st.cfg.MaxVoxels, MaxBytes: st.cfg.MaxFileBytes, NoDetachedData: true})
+}
+
+// readError is the answer to an image the readers refused: 413 when it
+// claims more than the limits, 422 otherwise; msg is the reader's error
+// with the data folder's path removed.
+func readError(err error, msg string) error {
+	switch {
+	case errors.Is(err, medimg.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "the image is over the server's limits: %s", msg)
+	case errors.Is(err, medimg.ErrDetachedData):
+		return errorf(http.StatusUnprocessableEntity, "cannot read the image: %s (this server reads one uploaded file and no file its header names)", msg)
+	}
+	return errorf(http.StatusUnprocessableEntity, "cannot read the image: %s", msg)
 }

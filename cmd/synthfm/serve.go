@@ -58,6 +58,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	sessions := fs.Int("max-sessions", d.MaxSessions, "most images held at once (past it, the least recently used image of the client holding the most makes way)")
 	perClient := fs.Int("max-sessions-per-client", d.MaxSessionsPerClient, "most images held at once for one client address (past it, the client's least recently used image makes way; behind a reverse proxy set it to --max-sessions)")
 	sessionMB := fs.Int64("max-session-mb", d.MaxSessionBytes>>20, "memory for all held images together, MiB")
+	maxVoxels := fs.Int64("max-voxels", d.MaxVoxels, "most samples (voxels × channels) of one uploaded image; readers refuse a file claiming more before allocating")
+	fileMB := fs.Int64("max-file-mb", d.MaxFileBytes>>20, "largest uploaded file once gunzipped, MiB; also bounds what a reader inflates from one file")
 	ttl := fs.Duration("session-ttl", d.SessionTTL, "remove an image this long after its last use")
 	embedTimeout := fs.Duration("embed-timeout", d.EmbedTimeout, "longest time one image embedding may take")
 	embeds := fs.Int("concurrent-embeds", d.ConcurrentEmbeds, "embeddings computed at once")
@@ -66,7 +68,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	for name, v := range map[string]int64{"cache-mb": *cacheMB, "max-upload-mb": *uploadMB, "max-sessions": int64(*sessions), "max-sessions-per-client": int64(*perClient),
-		"max-session-mb": *sessionMB, "concurrent-embeds": int64(*embeds), "session-ttl": int64(*ttl), "embed-timeout": int64(*embedTimeout)} {
+		"max-session-mb": *sessionMB, "max-voxels": *maxVoxels, "max-file-mb": *fileMB, "concurrent-embeds": int64(*embeds), "session-ttl": int64(*ttl), "embed-timeout": int64(*embedTimeout)} {
 		if v <= 0 {
 			return usageError{fmt.Sprintf("--%s must be positive", name)}
 		}
@@ -94,7 +96,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	srv, err := server.New(server.Config{
 		DataDir: *dataDir, CacheBytes: *cacheMB << 20, MaxUploadBytes: *uploadMB << 20, MaxSessions: *sessions, MaxSessionsPerClient: *perClient,
-		MaxSessionBytes: *sessionMB << 20, SessionTTL: *ttl, EmbedTimeout: *embedTimeout, ConcurrentEmbeds: *embeds,
+		MaxSessionBytes: *sessionMB << 20, MaxVoxels: *maxVoxels, MaxFileBytes: *fileMB << 20, SessionTTL: *ttl, EmbedTimeout: *embedTimeout, ConcurrentEmbeds: *embeds,
 		Logger: log,
 	}, seg)
 	if err != nil {
