@@ -39,6 +39,13 @@ func clientFrom(t testing.TB, base, ip string) *http.Client {
 func uploadAs(t testing.TB, c *http.Client, base, name string) (int, string) {
 	t.Helper()
 	img, _, _ := sceneImage()
+	return uploadImageAs(t, c, base, name, img)
+}
+
+// uploadImageAs uploads img as a PNG named name with client c (see
+// uploadAs).
+func uploadImageAs(t testing.TB, c *http.Client, base, name string, img Image) (int, string) {
+	t.Helper()
 	ct, body := multipartBody(t, "file", map[string][]byte{name: pngBytes(t, img)}, nil)
 	resp, err := c.Post(base+"/api/sessions", ct, bytes.NewReader(body))
 	if err != nil {
