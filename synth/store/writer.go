@@ -40,6 +40,9 @@ type Run struct {
 	Format string       `json:"format"`
 	Shard  int          `json:"shard,omitempty"` // samples per NPZ shard
 	Config synth.Config `json:"config"`
+	// Generator is the synth.GeneratorVersion that wrote the samples; Create
+	// sets it, and Resume refuses a run of another version.
+	Generator string `json:"generator"`
 }
 
 // Record is one manifest line: where a sample's data is and its metadata.
@@ -74,6 +77,7 @@ func Create(dir string, run Run) (*Writer, error) {
 	if run.Format == FormatNPZ && run.Shard < 1 {
 		run.Shard = DefaultShard(run.Config.Size)
 	}
+	run.Generator = synth.GeneratorVersion
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", describe(err))
 	}
@@ -132,11 +136,21 @@ func ReadRun(dir string) (Run, error) {
 
 // Resume reopens the run in dir after the last complete sample: it
 // deletes unfinished files, cuts a torn last manifest line and, for NPZ,
-// the records of a shard listed only in part.
+// the records of a shard listed only in part. It refuses a run written by
+// another generator version (synth.GeneratorVersion), whose samples the
+// current generator would not continue.
 func Resume(dir string) (*Writer, error) {
 	run, err := ReadRun(dir)
 	if err != nil {
 		return nil, err
+	}
+	if run.Generator != synth.GeneratorVersion {
+		was := fmt.Sprintf("version %q", run.Generator)
+		if run.Generator == "" {
+			was = "an earlier version (none recorded)"
+		}
+		return nil, fmt.Errorf("%s was written by generator %s, this build is %q: its samples would differ, so the run cannot be continued; generate into a new folder",
+			dir, was, synth.GeneratorVersion)
 	}
 	if _, err := RemoveTemporaries(dir); err != nil {
 		return nil, err
