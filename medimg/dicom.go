@@ -103,7 +103,7 @@ func readDICOMFile(path string, lim Limits, total *int64) (_ []dicomSlice, err e
 	}
 	if size > lim.MaxBytes {
 		f.Close()
-		return nil, fmt.Errorf("DICOM file of %d bytes is over the limit of %d bytes: %w", size, lim.MaxBytes, ErrTooLarge)
+		return nil, tooLarge("DICOM file of %d bytes is over the limit of %d bytes", size, lim.MaxBytes)
 	}
 	raw, err := readBounded(f, lim.MaxBytes, "DICOM file")
 	f.Close()

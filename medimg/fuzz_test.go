@@ -107,24 +107,24 @@ func FuzzGIPL(f *testing.F) {
 
 func FuzzDICOM(f *testing.F) {
 	pix := make([]uint16, 12)
-	d := dicomBytes(3, 4, pix)
-	frames := dicomBytes(2, 2, make([]uint16, 8), dicomElement(0x0028, 0x0008, "IS", []byte("2")))
-	seq := dicomBytes(2, 2, make([]uint16, 4), dicomElement(0x0008, 0x1140, "SQ",
-		append(append([]byte{0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff}, dicomElement(0x0008, 0x1150, "UI", []byte("1.2"))...),
+	d := hostiletest.DICOM(3, 4, pix)
+	frames := hostiletest.DICOM(2, 2, make([]uint16, 8), hostiletest.DICOMElement(0x0028, 0x0008, "IS", []byte("2")))
+	seq := hostiletest.DICOM(2, 2, make([]uint16, 4), hostiletest.DICOMElement(0x0008, 0x1140, "SQ",
+		append(append([]byte{0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff}, hostiletest.DICOMElement(0x0008, 0x1150, "UI", []byte("1.2"))...),
 			0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0)))
 	fuzzReader(f, "DICOM", "x.dcm", [][]byte{d, frames, seq}, "*/*/*.dcm")
 }
 
 func FuzzNPY(f *testing.F) {
-	a := append(npyHeaderBytes("|u1", "(2, 3, 4)"), make([]byte, 24)...)
-	b := append(npyHeaderBytes(">f8", "(4, 4)"), make([]byte, 128)...)
-	c := append([]byte(strings.Replace(string(npyHeaderBytes("<i2", "(5, 6, 3)")), "False", "True ", 1)), make([]byte, 180)...)
+	a := append(hostiletest.NPYHeader("|u1", "(2, 3, 4)"), make([]byte, 24)...)
+	b := append(hostiletest.NPYHeader(">f8", "(4, 4)"), make([]byte, 128)...)
+	c := append([]byte(strings.Replace(string(hostiletest.NPYHeader("<i2", "(5, 6, 3)")), "False", "True ", 1)), make([]byte, 180)...)
 	fuzzReader(f, "NPY", "x.npy", [][]byte{a, b, c})
 }
 
 func FuzzNPZ(f *testing.F) {
-	a := append(npyHeaderBytes("|u1", "(2, 3, 4)"), make([]byte, 24)...)
-	sp := append(npyHeaderBytes("<f8", "(3,)"), make([]byte, 24)...)
+	a := append(hostiletest.NPYHeader("|u1", "(2, 3, 4)"), make([]byte, 24)...)
+	sp := append(hostiletest.NPYHeader("<f8", "(3,)"), make([]byte, 24)...)
 	fuzzReader(f, "NPZ", "x.npz", [][]byte{npzBytes(map[string][]byte{"imgs": a, "spacing": sp}), npzBytes(map[string][]byte{"gts": a})})
 }
 

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,14 +45,6 @@ func wantErr(t *testing.T, err error, target error, contains string) {
 	if !strings.Contains(err.Error(), contains) {
 		t.Errorf("error %q does not say %q", err, contains)
 	}
-}
-
-// npyHeaderBytes is an NPY 1.0 header for dtype descr and shape (a Python
-// tuple's text).
-func npyHeaderBytes(descr, shape string) []byte {
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
-	dict += strings.Repeat(" ", 63-(10+len(dict))%64) + "\n"
-	return append(append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)), byte(len(dict)>>8)), dict...)
 }
 
 // 1. Arbitrary file read through NRRD detached data.
@@ -121,8 +112,8 @@ func TestHostileNRRDDetachedDataStaysInItsFolder(t *testing.T) {
 // 2. A 128-byte NPY claiming (100000,100000,100) float64 (8 TB), and
 // (30000,30000) float32 (3.4 GB).
 func TestHostileNPYHugeShape(t *testing.T) {
-	big := write(t, "big.npy", npyHeaderBytes("<f8", "(100000, 100000, 100)"))
-	if n := len(npyHeaderBytes("<f8", "(100000, 100000, 100)")); n != 128 {
+	big := write(t, "big.npy", hostiletest.NPYHeader("<f8", "(100000, 100000, 100)"))
+	if n := len(hostiletest.NPYHeader("<f8", "(100000, 100000, 100)")); n != 128 {
 		t.Fatalf("header of %d bytes, want 128", n)
 	}
 	lim := Limits{MaxVoxels: 1 << 20, MaxBytes: 8 << 20}
@@ -130,7 +121,7 @@ func TestHostileNPYHugeShape(t *testing.T) {
 	wantErr(t, err, ErrTooLarge, "over the limit")
 	// Under limits that admit the claim, the missing bytes refuse it
 	// before anything of that size is allocated.
-	mid := write(t, "mid.npy", npyHeaderBytes("<f4", "(30000, 30000)"))
+	mid := write(t, "mid.npy", hostiletest.NPYHeader("<f4", "(30000, 30000)"))
 	huge := Limits{MaxVoxels: 1 << 31, MaxBytes: 1 << 34}
 	_, err = readUnder(t, huge, mid, 1<<20)
 	wantErr(t, err, nil, "truncated data")
@@ -185,13 +176,13 @@ func TestHostileHeadersCheckedBeforeAllocating(t *testing.T) {
 	wantErr(t, err, nil, "truncated data")
 
 	// A DICOM element declaring 1.2 GB in a 600-byte file.
-	d := dicomBytes(4, 4, make([]uint16, 16), dicomElement(0x0009, 0x0010, "OB", make([]byte, 8)))
+	d := hostiletest.DICOM(4, 4, make([]uint16, 16), hostiletest.DICOMElement(0x0009, 0x0010, "OB", make([]byte, 8)))
 	i := bytes.Index(d, []byte{0x09, 0x00, 0x10, 0x00, 'O', 'B'})
 	binary.LittleEndian.PutUint32(d[i+8:], 1200<<20)
 	_, err = readUnder(t, lim, write(t, "h.dcm", d), 1<<20)
 	wantErr(t, err, nil, "declares 1258291200 bytes")
 	// Rows×Columns×NumberOfFrames far beyond the pixel data.
-	d = dicomBytes(4, 4, make([]uint16, 16), dicomElement(0x0028, 0x0008, "IS", []byte("99999999")))
+	d = hostiletest.DICOM(4, 4, make([]uint16, 16), hostiletest.DICOMElement(0x0028, 0x0008, "IS", []byte("99999999")))
 	_, err = readUnder(t, lim, write(t, "f.dcm", d), 1<<20)
 	wantErr(t, err, nil, "pixel data of 32 bytes")
 
@@ -200,8 +191,8 @@ func TestHostileHeadersCheckedBeforeAllocating(t *testing.T) {
 		[]byte("\x93NUMPY\x01\x00\x00\x00"),
 		[]byte("\x93NUMPY\x02\x00\xff\xff"),
 		append([]byte("\x93NUMPY\x01\x00\x10\x00"), "{'descr': '<f4'}"...),
-		npyHeaderBytes("<f4", "(-1, 4)"),
-		npyHeaderBytes("[('a','<f4')]", "(2, 2)"),
+		hostiletest.NPYHeader("<f4", "(-1, 4)"),
+		hostiletest.NPYHeader("[('a','<f4')]", "(2, 2)"),
 	} {
 		if _, err := readUnder(t, lim, write(t, "p.npy", b), 1<<20); err == nil {
 			t.Errorf("%q accepted", b)
@@ -250,64 +241,12 @@ func TestHostileDecompressionBombs(t *testing.T) {
 	wantErr(t, err, ErrTooLarge, "over the limit")
 }
 
-// dicomElement encodes one explicit-VR little-endian element.
-func dicomElement(group, elem uint16, vr string, value []byte) []byte {
-	if len(value)%2 == 1 {
-		value = append(value, ' ')
-	}
-	b := binary.LittleEndian.AppendUint16(nil, group)
-	b = binary.LittleEndian.AppendUint16(b, elem)
-	b = append(b, vr...)
-	switch vr {
-	case "OB", "OW", "SQ", "UN", "UT":
-		b = append(b, 0, 0)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(value)))
-	default:
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(value)))
-	}
-	return append(b, value...)
-}
-
-func us(x uint16) []byte { return binary.LittleEndian.AppendUint16(nil, x) }
-
-// dicomBytes is a small explicit-VR little-endian DICOM file: a rows×cols
-// unsigned 16-bit image, with extra elements (in tag order) before the
-// pixel data.
-func dicomBytes(rows, cols int, pix []uint16, extra ...[]byte) []byte {
-	ts := []byte("1.2.840.10008.1.2.1\x00")
-	meta := dicomElement(0x0002, 0x0010, "UI", ts)
-	b := append(make([]byte, 128), "DICM"...)
-	b = append(b, dicomElement(0x0002, 0x0000, "UL", binary.LittleEndian.AppendUint32(nil, uint32(len(meta))))...)
-	b = append(b, meta...)
-	for _, e := range extra {
-		if binary.LittleEndian.Uint16(e) < 0x0028 {
-			b = append(b, e...)
-		}
-	}
-	b = append(b, dicomElement(0x0028, 0x0002, "US", us(1))...)
-	for _, e := range extra {
-		if binary.LittleEndian.Uint16(e) == 0x0028 {
-			b = append(b, e...)
-		}
-	}
-	b = append(b, dicomElement(0x0028, 0x0010, "US", us(uint16(rows)))...)
-	b = append(b, dicomElement(0x0028, 0x0011, "US", us(uint16(cols)))...)
-	b = append(b, dicomElement(0x0028, 0x0100, "US", us(16))...)
-	b = append(b, dicomElement(0x0028, 0x0101, "US", us(16))...)
-	b = append(b, dicomElement(0x0028, 0x0103, "US", us(0))...)
-	raw := make([]byte, 0, 2*len(pix))
-	for _, p := range pix {
-		raw = binary.LittleEndian.AppendUint16(raw, p)
-	}
-	return append(b, dicomElement(0x7fe0, 0x0010, "OW", raw)...)
-}
-
 func TestDICOMBytesRoundTrip(t *testing.T) {
 	pix := make([]uint16, 12)
 	for i := range pix {
 		pix[i] = uint16(100 * i)
 	}
-	v, err := Read(write(t, "x.dcm", dicomBytes(3, 4, pix)))
+	v, err := Read(write(t, "x.dcm", hostiletest.DICOM(3, 4, pix)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,21 +269,21 @@ func npzBytes(arrays map[string][]byte) []byte {
 
 func TestHostileNPZ(t *testing.T) {
 	lim := Limits{MaxVoxels: 1 << 20, MaxBytes: 4 << 20}
-	hdr := npyHeaderBytes("<f8", "(100000, 100000, 100)")
+	hdr := hostiletest.NPYHeader("<f8", "(100000, 100000, 100)")
 	_, err := readUnder(t, lim, write(t, "a.npz", npzBytes(map[string][]byte{"imgs": hdr})), 1<<20)
 	wantErr(t, err, ErrTooLarge, "over the limit")
 	// An array of 256 KiB claimed, 64 MiB of zeros inflated behind it:
 	// reading stops at the samples.
-	arr := append(npyHeaderBytes("|u1", "(256, 1024)"), make([]byte, 64<<20)...)
+	arr := append(hostiletest.NPYHeader("|u1", "(256, 1024)"), make([]byte, 64<<20)...)
 	v, err := readUnder(t, lim, write(t, "b.npz", npzBytes(map[string][]byte{"imgs": arr})), 2*uint64(lim.Memory()))
 	if err != nil || v.Voxels() != 256*1024 {
 		t.Fatalf("npz with trailing data: %v", err)
 	}
-	sp := append(npyHeaderBytes("<f8", "(3,)"), make([]byte, 24)...)
+	sp := append(hostiletest.NPYHeader("<f8", "(3,)"), make([]byte, 24)...)
 	for a, x := range []float64{0.5, 0.75, 2.5} {
 		binary.LittleEndian.PutUint64(sp[len(sp)-24+8*a:], math.Float64bits(x))
 	}
-	small := append(npyHeaderBytes("|u1", "(2, 3, 4)"), make([]byte, 24)...)
+	small := append(hostiletest.NPYHeader("|u1", "(2, 3, 4)"), make([]byte, 24)...)
 	v, err = Read(write(t, "c.npz", npzBytes(map[string][]byte{"imgs": small, "spacing": sp})))
 	if err != nil || v.Spacing != [3]float64{0.5, 0.75, 2.5} {
 		t.Fatalf("npz spacing: %v %v", err, v)

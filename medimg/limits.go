@@ -45,6 +45,14 @@ var ErrTooLarge = errors.New("over the limit")
 // while Limits.NoDetachedData is set.
 var ErrDetachedData = errors.New("detached data files are not accepted")
 
+// limitError is an error that Is ErrTooLarge and says why on its own.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == ErrTooLarge }
+
+func tooLarge(format string, a ...any) error { return &limitError{fmt.Sprintf(format, a...)} }
+
 func (l Limits) orDefault() Limits {
 	d := DefaultLimits()
 	if l.MaxVoxels <= 0 {
@@ -84,12 +92,12 @@ func product(xs ...int64) (p int64, ok bool) {
 func (l Limits) checkData(samples, dataBytes int64, ok bool) error {
 	if !ok || samples > l.MaxVoxels {
 		if !ok {
-			return fmt.Errorf("header claims an impossibly large image: %w", ErrTooLarge)
+			return tooLarge("header claims an impossibly large image (its sizes multiply past 2^62)")
 		}
-		return fmt.Errorf("image of %d samples is over the limit of %d samples: %w", samples, l.MaxVoxels, ErrTooLarge)
+		return tooLarge("image of %d samples is over the limit of %d samples", samples, l.MaxVoxels)
 	}
 	if dataBytes > l.MaxBytes {
-		return fmt.Errorf("image data of %d bytes is over the limit of %d bytes: %w", dataBytes, l.MaxBytes, ErrTooLarge)
+		return tooLarge("image data of %d bytes is over the limit of %d bytes", dataBytes, l.MaxBytes)
 	}
 	return nil
 }
@@ -98,7 +106,8 @@ func (l Limits) checkData(samples, dataBytes int64, ok bool) error {
 // it bounds inflated streams by the budget.
 type boundedReader struct {
 	r    io.Reader
-	n    int64
+	n    int64 // bytes left
+	max  int64
 	what string
 }
 
@@ -107,7 +116,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 		var one [1]byte
 		k, err := b.r.Read(one[:])
 		if k > 0 {
-			return 0, fmt.Errorf("%s is over the limit of bytes: %w", b.what, ErrTooLarge)
+			return 0, tooLarge("%s is over the limit of %d bytes", b.what, b.max)
 		}
 		return 0, err
 	}
@@ -164,7 +173,7 @@ func openSource(path string, lim Limits) (*source, error) {
 			f.Close()
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &source{Reader: &boundedReader{r: zr, n: lim.MaxBytes, what: "inflated gzip data"}, present: -1, closer: f}, nil
+		return &source{Reader: &boundedReader{r: zr, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated gzip data"}, present: -1, closer: f}, nil
 	}
 	return &source{Reader: br, present: size, closer: f}, nil
 }
@@ -175,7 +184,7 @@ func readBounded(r io.Reader, max int64, what string) ([]byte, error) {
 	buf := make([]byte, 0, min(max+1, 64<<10))
 	for {
 		if int64(len(buf)) > max {
-			return nil, fmt.Errorf("%s is larger than the limit of %d bytes: %w", what, max, ErrTooLarge)
+			return nil, tooLarge("%s is larger than the limit of %d bytes", what, max)
 		}
 		if len(buf) == cap(buf) {
 			buf = growBytes(buf, int(min(int64(2*cap(buf)), max+1)))

@@ -103,7 +103,7 @@ func decodeNPZEntry(e *zip.File, lim Limits) (*Volume, error) {
 	if e.Method == zip.Store {
 		present = int64(e.CompressedSize64)
 	}
-	return decodeNPY(bufio.NewReader(&boundedReader{r: rc, n: lim.MaxBytes, what: "inflated array"}), present, lim)
+	return decodeNPY(bufio.NewReader(&boundedReader{r: rc, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated array"}), present, lim)
 }
 
 // readNPZSpacing reads an archive's "spacing" array: three float64 or
@@ -114,7 +114,7 @@ func readNPZSpacing(e *zip.File) (sp [3]float64, ok bool) {
 		return sp, false
 	}
 	defer rc.Close()
-	r := bufio.NewReader(&boundedReader{r: rc, n: 1 << 12, what: "spacing"})
+	r := bufio.NewReader(&boundedReader{r: rc, n: 1 << 12, max: 1 << 12, what: "spacing"})
 	h, err := readNPYHeader(r)
 	if err != nil || len(h.shape) != 1 || h.shape[0] != 3 || h.dtype != "float64" && h.dtype != "float32" {
 		return sp, false

@@ -93,7 +93,7 @@ func (r *Registry) Read(path string) (v *Volume, err error) {
 		return nil, fmt.Errorf("%s: %s: %w", file, f.Name, err)
 	}
 	if int64(len(v.Data)) > lim.MaxVoxels { // a backstop: readers check before allocating
-		return nil, fmt.Errorf("%s: %s image of %d samples is over the limit of %d: %w", file, f.Name, len(v.Data), lim.MaxVoxels, ErrTooLarge)
+		return nil, tooLarge("%s: %s image of %d samples is over the limit of %d", file, f.Name, len(v.Data), lim.MaxVoxels)
 	}
 	if len(v.Data) != v.Voxels()*v.Channels {
 		return nil, fmt.Errorf("%s: %s reader returned %d samples for size %v", file, f.Name, len(v.Data), v.Size)
