@@ -22,7 +22,7 @@ func giplFormat() Format {
 				return nil, err
 			}
 			defer src.Close()
-			return decodeGIPL(src, src.present, lim)
+			return decodeGIPL(src, src.present, src.most, lim)
 		}}
 }
 
@@ -34,9 +34,9 @@ const giplMaxPad = 1 << 20
 var giplTypes = map[uint16]string{7: "int8", 8: "uint8", 15: "int16", 16: "uint16", 31: "uint32", 32: "int32", 64: "float32", 65: "float64"}
 
 // decodeGIPL reads a GIPL file from r, which holds present bytes (-1:
-// unknown, a gzip stream). The header's claims are checked against lim and
+// unknown, a gzip stream) and at most most. The header's claims are checked against lim and
 // present before the samples are read.
-func decodeGIPL(r io.Reader, present int64, lim Limits) (*Volume, error) {
+func decodeGIPL(r io.Reader, present, most int64, lim Limits) (*Volume, error) {
 	raw := make([]byte, 256)
 	if n, err := io.ReadFull(r, raw); err != nil {
 		return nil, fmt.Errorf("truncated header (%d bytes, need 256)", n)
@@ -74,10 +74,13 @@ func decodeGIPL(r io.Reader, present int64, lim Limits) (*Volume, error) {
 		if err := skipBytes(r, present-256-need); err != nil {
 			return nil, err
 		}
-		if v.Data, err = readSamples(r, int(samples), dtype, be, need); err != nil {
+		if v.Data, err = readSamples(r, int(samples), dtype, be, need, need); err != nil {
 			return nil, err
 		}
 	} else {
+		if most-256 < need {
+			return nil, fmt.Errorf("truncated data: the compressed file can hold at most %d bytes after the header, %d needed", most-256, need)
+		}
 		rest, err := readBounded(r, min(need+giplMaxPad, lim.MaxBytes), "GIPL data after the header")
 		if err != nil {
 			return nil, err

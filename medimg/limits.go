@@ -151,12 +151,17 @@ func openRegular(path string) (*os.File, int64, error) {
 
 // source is an opened file, gunzipped when it starts with the gzip magic.
 // present is the number of bytes it holds, or -1 when they are compressed
-// (unknown until inflated).
+// (unknown until inflated); most is the most it can hold (for compressed
+// data, what deflate's best ratio makes of the file's size).
 type source struct {
 	io.Reader
-	present int64
-	closer  io.Closer
+	present, most int64
+	closer        io.Closer
 }
+
+// maxInflate is the most bytes compressed deflate data of n bytes can
+// inflate to (deflate's best ratio is 1032:1), plus a little for headers.
+func maxInflate(n int64) int64 { return 1032*n + 64 }
 
 func (s *source) Close() error { return s.closer.Close() }
 
@@ -173,9 +178,9 @@ func openSource(path string, lim Limits) (*source, error) {
 			f.Close()
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &source{Reader: &boundedReader{r: zr, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated gzip data"}, present: -1, closer: f}, nil
+		return &source{Reader: &boundedReader{r: zr, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated gzip data"}, present: -1, most: maxInflate(size), closer: f}, nil
 	}
-	return &source{Reader: br, present: size, closer: f}, nil
+	return &source{Reader: br, present: size, most: size, closer: f}, nil
 }
 
 // readBounded reads all of r, at most max bytes (ErrTooLarge beyond). The
@@ -220,11 +225,13 @@ func skipBytes(r io.Reader, n int64) error {
 
 // readSamples decodes n samples of dtype (byte order bo) from r into
 // float32. present is the number of bytes r holds, or -1 when unknown (a
-// compressed stream): a known size shorter than the data fails before
-// anything is allocated, and an unknown one makes the output grow with the
-// data that actually arrives (at most doubling), so that a header's claim
-// alone never allocates. The caller has checked n against the limits.
-func readSamples(r io.Reader, n int, dtype string, bo binary.ByteOrder, present int64) ([]float32, error) {
+// compressed stream); most is the most it can hold (maxInflate of the
+// compressed size), or ≤ 0 when unknown. A stream that is or can only be
+// shorter than the data fails before anything is allocated; one of unknown
+// size makes the output grow with the data that actually arrives (at most
+// doubling), so that a header's claim alone never allocates. The caller has
+// checked n against the limits.
+func readSamples(r io.Reader, n int, dtype string, bo binary.ByteOrder, present, most int64) ([]float32, error) {
 	size := sampleSize(dtype)
 	if size == 0 {
 		return nil, fmt.Errorf("unsupported sample type %q", dtype)
@@ -233,8 +240,11 @@ func readSamples(r io.Reader, n int, dtype string, bo binary.ByteOrder, present 
 	if present >= 0 && present < need {
 		return nil, fmt.Errorf("truncated data: %d bytes for %d %s samples (%d needed)", present, n, dtype, need)
 	}
+	if present < 0 && most > 0 && most < need {
+		return nil, fmt.Errorf("truncated data: the compressed data can hold at most %d bytes, %d %s samples need %d", most, n, dtype, need)
+	}
 	var out []float32
-	if present >= 0 {
+	if present >= 0 || most >= need {
 		out = make([]float32, 0, n)
 	} else {
 		out = make([]float32, 0, min(n, 1<<16))

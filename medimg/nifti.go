@@ -19,7 +19,7 @@ func niftiFormat() Format {
 				return nil, err
 			}
 			defer src.Close()
-			return decodeNIfTI(src, src.present, lim)
+			return decodeNIfTI(src, src.present, src.most, lim)
 		}}
 }
 
@@ -27,10 +27,10 @@ var niftiTypes = map[int16]string{2: "uint8", 4: "int16", 8: "int32", 16: "float
 	256: "int8", 512: "uint16", 768: "uint32", 1024: "int64", 1280: "uint64", 128: "rgb24"}
 
 // decodeNIfTI reads a NIfTI-1 file from r, which holds present bytes (-1:
-// unknown, a gzip stream). The header's claims are checked against lim and
+// unknown, a gzip stream) and at most most. The header's claims are checked against lim and
 // present before the samples are read; the samples are decoded as they are
 // read, and a gzip stream is inflated no further than the data needs.
-func decodeNIfTI(r io.Reader, present int64, lim Limits) (*Volume, error) {
+func decodeNIfTI(r io.Reader, present, most int64, lim Limits) (*Volume, error) {
 	raw := make([]byte, 348)
 	if n, err := io.ReadFull(r, raw); err != nil {
 		return nil, fmt.Errorf("truncated header (%d bytes, need 348)", n)
@@ -96,10 +96,13 @@ func decodeNIfTI(r io.Reader, present int64, lim Limits) (*Volume, error) {
 	if present >= 0 && present < off+dataBytes {
 		return nil, fmt.Errorf("truncated data: the header claims %d bytes of samples after byte %d, the file has %d bytes", dataBytes, off, present)
 	}
+	if most < off+dataBytes {
+		return nil, fmt.Errorf("truncated data: the header claims %d bytes of samples after byte %d, the compressed file can hold at most %d bytes", dataBytes, off, most)
+	}
 	if err := skipBytes(r, off-348); err != nil {
 		return nil, err
 	}
-	if v.Data, err = readSamples(r, n, dtype, bo, present-off); err != nil {
+	if v.Data, err = readSamples(r, n, dtype, bo, max(-1, present-off), most-off); err != nil {
 		return nil, err
 	}
 	if slope, inter := f32(112), f32(116); slope != 0 && !math.IsNaN(slope) && (slope != 1 || inter != 0) {

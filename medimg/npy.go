@@ -38,7 +38,7 @@ func npyFormat() Format {
 				return nil, err
 			}
 			defer f.Close()
-			return decodeNPY(bufio.NewReader(f), size, lim)
+			return decodeNPY(bufio.NewReader(f), size, size, lim)
 		}}
 }
 
@@ -78,7 +78,7 @@ func npzFormat() Format {
 			if e == nil {
 				return nil, fmt.Errorf("no array %q (have %s)", key, strings.Join(keys, ", "))
 			}
-			v, err := decodeNPZEntry(e, lim)
+			v, err := decodeNPZEntry(e, size, lim)
 			if err != nil {
 				return nil, fmt.Errorf("array %q: %w", key, err)
 			}
@@ -93,17 +93,20 @@ func npzFormat() Format {
 
 // decodeNPZEntry decodes one array of an archive; its inflated bytes are
 // bounded by lim.MaxBytes whatever the archive's directory says.
-func decodeNPZEntry(e *zip.File, lim Limits) (*Volume, error) {
+func decodeNPZEntry(e *zip.File, archiveSize int64, lim Limits) (*Volume, error) {
 	rc, err := e.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	present := int64(-1) // deflated: known once inflated
+	// archive/zip reads no more than the member's compressed size, and no
+	// more than the file holds.
+	compressed := min(int64(e.CompressedSize64), archiveSize)
+	present, most := int64(-1), maxInflate(compressed) // deflated: known once inflated
 	if e.Method == zip.Store {
-		present = int64(e.CompressedSize64)
+		present, most = compressed, compressed
 	}
-	return decodeNPY(bufio.NewReader(&boundedReader{r: rc, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated array"}), present, lim)
+	return decodeNPY(bufio.NewReader(&boundedReader{r: rc, n: lim.MaxBytes, max: lim.MaxBytes, what: "inflated array"}), present, most, lim)
 }
 
 // readNPZSpacing reads an archive's "spacing" array: three float64 or
@@ -265,8 +268,8 @@ func npyField(h, key string) (string, error) {
 }
 
 // decodeNPY reads an NPY array from r, which holds present bytes (-1:
-// unknown, a deflated archive member).
-func decodeNPY(r *bufio.Reader, present int64, lim Limits) (*Volume, error) {
+// unknown, a deflated archive member) and at most most.
+func decodeNPY(r *bufio.Reader, present, most int64, lim Limits) (*Volume, error) {
 	h, err := readNPYHeader(r)
 	if err != nil {
 		return nil, err
@@ -306,7 +309,7 @@ func decodeNPY(r *bufio.Reader, present int64, lim Limits) (*Volume, error) {
 	if err != nil {
 		return nil, err
 	}
-	flat, err := readSamples(r, int(samples), stored, h.order, max(-1, present-h.size))
+	flat, err := readSamples(r, int(samples), stored, h.order, max(-1, present-h.size), most-h.size)
 	if err != nil {
 		return nil, err
 	}

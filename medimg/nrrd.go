@@ -162,7 +162,7 @@ func decodeNRRD(f io.ReaderAt, fileSize int64, dir string, lim Limits) (*Volume,
 		if avail-skip < need {
 			return nil, fmt.Errorf("truncated data: %d bytes for %d %s samples (%d needed)", avail-skip, n, dtype, need)
 		}
-		v.Data, err = readSamples(io.NewSectionReader(data, skip, need), n, dtype, bo, need)
+		v.Data, err = readSamples(io.NewSectionReader(data, skip, need), n, dtype, bo, need, need)
 	case "gzip", "gz":
 		if skip < 0 || skip > data.Size() {
 			skip = 0
@@ -173,7 +173,7 @@ func decodeNRRD(f io.ReaderAt, fileSize int64, dir string, lim Limits) (*Volume,
 			break
 		}
 		// Inflated no further than the samples need.
-		v.Data, err = readSamples(zr, n, dtype, bo, -1)
+		v.Data, err = readSamples(zr, n, dtype, bo, -1, maxInflate(data.Size()-skip))
 	case "ascii", "text", "txt":
 		v.Data, err = parseASCIISamples(bufio.NewReader(io.LimitReader(data, lim.MaxBytes)), n, data.Size())
 	default:
@@ -181,6 +181,11 @@ func decodeNRRD(f io.ReaderAt, fileSize int64, dir string, lim Limits) (*Volume,
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range dirs {
+		if d != nil && len(d) != 3 { // found by FuzzNRRD: "space directions: 000" indexed past a 1-vector
+			return nil, fmt.Errorf("space direction %v does not have three components", d)
+		}
 	}
 	if len(dirs) > 0 {
 		var m [3][4]float64
