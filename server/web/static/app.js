@@ -81,6 +81,20 @@ async function upload(files) {
   await showSlice();
 }
 
+// tryExample opens the server's example picture (a synthetic sample) as if
+// the user had chosen it, so that a first visit can start with a click.
+async function tryExample() {
+  setStatus("Fetching the example…", "uploading");
+  try {
+    const resp = await fetch("/api/example");
+    if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText}`);
+    const blob = await resp.blob();
+    await upload([new File([blob], "example.png", { type: "image/png" })]);
+  } catch (err) {
+    setStatus(`Example failed: ${err.message}`, "error");
+  }
+}
+
 function ensureWindowOption(name) {
   const sel = $("window");
   if (![...sel.options].some((o) => o.value === name)) {
@@ -432,6 +446,7 @@ function updateDownloads() {
 function init() {
   loadInfo();
   $("file").addEventListener("change", (ev) => upload(ev.target.files));
+  $("example").addEventListener("click", tryExample);
   window.addEventListener("resize", fitCanvas);
   const prompts = $("prompts");
   prompts.addEventListener("mousedown", onMouseDown);
