@@ -86,6 +86,11 @@ type PromptConfig struct {
 	RefineRounds int `json:"refine_rounds"`
 }
 
+// MaxPromptClicks bounds max_positive, max_negative and refine_rounds: each
+// sample's clicks are simulated and fed one round at a time, so a sample's
+// work grows with them (eval bounds its --prompts likewise).
+const MaxPromptClicks = 20
+
 // ValidationConfig sets the validation cadence and sets.
 type ValidationConfig struct {
 	// Every steps the model is validated (0: only at the end).
@@ -142,6 +147,8 @@ func (c Config) Validate() error {
 		{c.Prompts.MinPositive >= 1 && c.Prompts.MaxPositive >= c.Prompts.MinPositive, "prompts: need 1 <= min_positive <= max_positive"},
 		{c.Prompts.MinNegative >= 0 && c.Prompts.MaxNegative >= c.Prompts.MinNegative, "prompts: need 0 <= min_negative <= max_negative"},
 		{c.Prompts.RefineRounds >= 0, "prompts: refine_rounds must be >= 0"},
+		{c.Prompts.MaxPositive <= MaxPromptClicks && c.Prompts.MaxNegative <= MaxPromptClicks && c.Prompts.RefineRounds <= MaxPromptClicks,
+			fmt.Sprintf("prompts: max_positive, max_negative and refine_rounds must be at most %d", MaxPromptClicks)},
 		{c.Validation.Every >= 0 && c.Validation.Samples >= 0 && c.Validation.MaxObjects >= 0, "validation: every, samples and max_objects must be >= 0"},
 		{c.CheckpointEvery >= 0, "checkpoint_every must be >= 0"},
 		{c.LogEvery >= 0, "log_every must be >= 0"},

@@ -2,6 +2,7 @@ package train
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,22 @@ func TestParseConfigModelBlockMergesOverTheBase(t *testing.T) {
 	// Unknown keys in the block are still an error.
 	if _, err := ParseConfig([]byte(`{"base":"tiny","model":{"depht":3}}`), ".json"); err == nil {
 		t.Error("unknown model key accepted")
+	}
+}
+
+// Issue 12 item 7: no per-sample loop is unbounded in the number of
+// clicks.
+func TestParseConfigBoundsTheClicks(t *testing.T) {
+	for _, doc := range []string{
+		`{"base":"tiny","prompts":{"max_positive":1000000}}`,
+		`{"base":"tiny","prompts":{"max_negative":21}}`,
+		`{"base":"tiny","prompts":{"refine_rounds":1000}}`,
+	} {
+		if _, err := ParseConfig([]byte(doc), ".json"); err == nil || !strings.Contains(err.Error(), "at most 20") {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+	if _, err := ParseConfig([]byte(`{"base":"tiny","prompts":{"max_positive":20,"max_negative":20,"refine_rounds":20}}`), ".json"); err != nil {
+		t.Errorf("the limit itself: %v", err)
 	}
 }

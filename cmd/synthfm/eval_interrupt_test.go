@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/synthfm/synthfm/eval"
+	"github.com/synthfm/synthfm/synth/store"
 )
 
 // TestHelperProcessMain is not a test: run by the tests below as a child
@@ -177,5 +178,48 @@ func TestEvalStopsOnSIGTERMWithItsRowsSaved(t *testing.T) {
 			t.Fatalf("row %s twice", r.Key())
 		}
 		seen[r.Key()] = true
+	}
+}
+
+// generate, too, stops on SIGTERM (the synthfm process, a child running
+// main): exit 130 with the resume hint, only complete samples on disk.
+func TestGenerateStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	cmd := helperCommand(t, "generate", "--n", "100000", "--size", "64", "--out", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, store.ManifestFile)); err == nil && bytes.Count(b, []byte("\n")) >= 3 {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("generate ended before the signal: %v; %s", err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Minute): // a hang guard, not a timing check
+		cmd.Process.Kill()
+		t.Fatalf("generate still running 2 minutes after SIGTERM; %s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "--resume") {
+		t.Fatalf("exit %d after SIGTERM, stderr %s; want 130 and the resume hint", code, stderr.String())
+	}
+	noPartialFiles(t, dir)
+	if n := len(manifestLines(t, dir)); n < 3 || n >= 100000 {
+		t.Errorf("%d samples listed after SIGTERM", n)
 	}
 }
