@@ -32,10 +32,11 @@ type Limits struct {
 	NoDetachedData bool
 }
 
-// DefaultLimits are the command-line tools' limits: 512 Mi samples (2 GiB
-// as float32, a 1024×1024×512 volume) and 2 GiB of stored or inflated data.
-// The server passes its own, from its flags.
-func DefaultLimits() Limits { return Limits{MaxVoxels: 512 << 20, MaxBytes: 2 << 30} }
+// DefaultLimits are the command-line tools' limits, the same as the
+// server's defaults: 256 Mi samples (1 GiB as float32, a 512×512×1024 CT)
+// and 1 GiB of stored or inflated data, so that one read costs at most
+// about 2 GiB. The server passes its own, from its flags.
+func DefaultLimits() Limits { return Limits{MaxVoxels: 256 << 20, MaxBytes: 1 << 30} }
 
 // ErrTooLarge marks a file refused because it claims more than the limits
 // allow (errors.Is(err, ErrTooLarge)).
