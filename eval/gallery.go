@@ -15,7 +15,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/synthfm/synthfm/dataset"
-	"github.com/synthfm/synthfm/maskops"
+	"github.com/synthfm/synthfm/internal/overlay"
 	"github.com/synthfm/synthfm/prompts"
 )
 
@@ -150,48 +150,32 @@ func RenderSheet(rows [][]Tile) *image.RGBA {
 func renderTile(gc Tile) *image.RGBA {
 	b := gc.Image.Bounds()
 	rgba := image.NewRGBA(b)
-	edge := maskops.FromGray(gc.GT).Boundary()
 	for y := 0; y < b.Dy(); y++ {
 		for x := 0; x < b.Dx(); x++ {
 			v := gc.Image.Pix[y*gc.Image.Stride+x]
-			c := color.RGBA{v, v, v, 255}
-			if gc.Pred.Pix[y*gc.Pred.Stride+x] != 0 {
-				c.R = uint8(0.55*float64(v) + 0.45*255)
-				c.G = uint8(0.55 * float64(v))
-				c.B = uint8(0.55 * float64(v))
-			}
-			if edge.Pix[x+y*b.Dx()] {
-				c = color.RGBA{0, 255, 0, 255}
-			}
-			rgba.Pix[y*rgba.Stride+4*x], rgba.Pix[y*rgba.Stride+4*x+1], rgba.Pix[y*rgba.Stride+4*x+2], rgba.Pix[y*rgba.Stride+4*x+3] = c.R, c.G, c.B, c.A
+			rgba.Pix[y*rgba.Stride+4*x], rgba.Pix[y*rgba.Stride+4*x+1], rgba.Pix[y*rgba.Stride+4*x+2], rgba.Pix[y*rgba.Stride+4*x+3] = v, v, v, 255
 		}
 	}
+	// Prediction tinted red, ground-truth boundary in green.
+	overlay.Draw(rgba, overlay.Overlay{Origin: b.Min, Layers: []overlay.Layer{
+		{Mask: gc.Pred, Tint: color.NRGBA{255, 0, 0, 255}, Alpha: 0.45},
+		{Mask: gc.GT, Outline: color.NRGBA{0, 255, 0, 255}},
+	}})
 	scale := float64(galleryTile) / float64(max(b.Dx(), b.Dy()))
 	w, h := int(math.Round(float64(b.Dx())*scale)), int(math.Round(float64(b.Dy())*scale))
 	tile := image.NewRGBA(image.Rect(0, 0, galleryTile, galleryTile))
 	dst := image.Rect((galleryTile-w)/2, (galleryTile-h)/2, (galleryTile-w)/2+w, (galleryTile-h)/2+h)
 	xdraw.NearestNeighbor.Scale(tile, dst, rgba, b, xdraw.Src, nil)
-	for _, c := range gc.Clicks {
-		cx := float64(dst.Min.X) + (float64(c.X-b.Min.X)+0.5)*scale
-		cy := float64(dst.Min.Y) + (float64(c.Y-b.Min.Y)+0.5)*scale
-		fill := color.RGBA{0, 230, 0, 255}
-		if !c.Positive {
-			fill = color.RGBA{255, 40, 40, 255}
-		}
-		disc(tile, cx, cy, 5, color.RGBA{255, 255, 255, 255})
-		disc(tile, cx, cy, 3.5, fill)
+	// Clicks are drawn at the tile's scale, so that they show at any image size.
+	clicks := make([]overlay.Click, len(gc.Clicks))
+	for i, c := range gc.Clicks {
+		clicks[i] = overlay.Click{
+			X: float64(dst.Min.X) + (float64(c.X-b.Min.X)+0.5)*scale,
+			Y: float64(dst.Min.Y) + (float64(c.Y-b.Min.Y)+0.5)*scale, Positive: c.Positive}
 	}
+	overlay.Draw(tile, overlay.Overlay{Clicks: clicks, ClickRadius: 3.5, RimWidth: 1.5,
+		PositiveColor: color.NRGBA{0, 230, 0, 255}, NegativeColor: color.NRGBA{255, 40, 40, 255}})
 	return tile
-}
-
-func disc(img *image.RGBA, cx, cy, r float64, c color.RGBA) {
-	for y := int(cy - r); y <= int(cy+r); y++ {
-		for x := int(cx - r); x <= int(cx+r); x++ {
-			if dx, dy := float64(x)+0.5-cx, float64(y)+0.5-cy; dx*dx+dy*dy <= r*r && image.Pt(x, y).In(img.Bounds()) {
-				img.SetRGBA(x, y, c)
-			}
-		}
-	}
 }
 
 func drawText(img *image.RGBA, x, y int, s string) {

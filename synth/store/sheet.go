@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"golang.org/x/image/draw"
+
+	"github.com/synthfm/synthfm/internal/overlay"
 )
 
 // Sheet is a contact sheet: thumbnails of samples in a grid with the
@@ -53,20 +55,10 @@ func (s *Sheet) Add(img, mask *image.Gray) bool {
 	draw.BiLinear.Scale(s.img, r, img, img.Bounds(), draw.Src, nil)
 	small := image.NewGray(image.Rect(0, 0, s.tile, s.tile))
 	draw.BiLinear.Scale(small, small.Bounds(), mask, mask.Bounds(), draw.Src, nil)
-	inside := func(x, y int) bool {
-		if x < 0 || y < 0 || x >= s.tile || y >= s.tile {
-			return false
-		}
-		return small.Pix[y*small.Stride+x] >= 128
-	}
-	outline := outlineColour()
-	for y := range s.tile {
-		for x := range s.tile {
-			if inside(x, y) && (!inside(x-1, y) || !inside(x+1, y) || !inside(x, y-1) || !inside(x, y+1)) {
-				s.img.SetRGBA(origin.X+x, origin.Y+y, outline)
-			}
-		}
-	}
+	o := outlineColour()
+	overlay.Draw(s.img, overlay.Overlay{Origin: origin, Layers: []overlay.Layer{
+		{Mask: small, Threshold: 127, Outline: color.NRGBA{o.R, o.G, o.B, o.A}},
+	}})
 	return true
 }
 
