@@ -43,6 +43,42 @@ func helperCommand(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// terminateWhen runs synthfm args as a child process, sends it SIGTERM
+// once the file at path holds more than lines lines, and returns its exit
+// status and stderr. The wait for the exit is a hang guard, not a timing
+// check (before the fix, eval went on for minutes).
+func terminateWhen(t *testing.T, path string, lines int, args ...string) (int, string) {
+	t.Helper()
+	cmd := helperCommand(t, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		if b, err := os.ReadFile(path); err == nil && bytes.Count(b, []byte("\n")) > lines {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("%s ended before the signal: %v; %s", args[0], err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("%s still running 2 minutes after SIGTERM; %s", args[0], stderr.String())
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
 // squaresCase writes one size×size image/mask pair holding n×n bright
 // squares, each its own label value (1, 2, ...): n² objects on one slice.
 func squaresCase(t *testing.T, n, size int) string {
@@ -119,42 +155,14 @@ func TestEvalStopsOnSIGTERMWithItsRowsSaved(t *testing.T) {
 	data := squaresCase(t, 15, 15*24)
 	out := filepath.Join(t.TempDir(), "run")
 	args := []string{"eval", "--data", data, "--prompts", "1,0 3,0 1,1 3,3 5,5 10,10 20,20", "--out", out, "--quiet"}
-	cmd := helperCommand(t, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	results := filepath.Join(out, eval.ResultsFile)
 	// Signal once a few rows are written.
-	for {
-		if b, err := os.ReadFile(results); err == nil && bytes.Count(b, []byte("\n")) > 5 {
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("eval ended before the signal: %v; %s", err, stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
+	code, stderr := terminateWhen(t, results, 5, args...)
+	if code != 130 {
+		t.Fatalf("exit %d after SIGTERM, want 130; stderr %s", code, stderr)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	// A hang guard, not a timing check: before the fix eval went on for
-	// minutes.
-	select {
-	case <-exited:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("eval still running 2 minutes after SIGTERM; %s", stderr.String())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d after SIGTERM, want 130; stderr %s", code, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "run the same command to resume") {
-		t.Errorf("stderr: %s", stderr.String())
+	if !strings.Contains(stderr, "interrupted") || !strings.Contains(stderr, "run the same command to resume") {
+		t.Errorf("stderr: %s", stderr)
 	}
 	saved, err := eval.ReadResults(results)
 	if err != nil || len(saved) == 0 || len(saved) >= objects*configs {
@@ -188,35 +196,9 @@ func TestGenerateStopsOnSIGTERM(t *testing.T) {
 		t.Skip("runs a child process")
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	cmd := helperCommand(t, "generate", "--n", "100000", "--size", "64", "--out", dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, store.ManifestFile)); err == nil && bytes.Count(b, []byte("\n")) >= 3 {
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("generate ended before the signal: %v; %s", err, stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(2 * time.Minute): // a hang guard, not a timing check
-		cmd.Process.Kill()
-		t.Fatalf("generate still running 2 minutes after SIGTERM; %s", stderr.String())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "--resume") {
-		t.Fatalf("exit %d after SIGTERM, stderr %s; want 130 and the resume hint", code, stderr.String())
+	code, stderr := terminateWhen(t, filepath.Join(dir, store.ManifestFile), 2, "generate", "--n", "100000", "--size", "64", "--out", dir)
+	if code != 130 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("exit %d after SIGTERM, stderr %s; want 130 and the resume hint", code, stderr)
 	}
 	noPartialFiles(t, dir)
 	if n := len(manifestLines(t, dir)); n < 3 || n >= 100000 {
