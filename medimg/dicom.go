@@ -80,7 +80,7 @@ func readDICOM(path string, lim Limits) (*Volume, error) {
 }
 
 func isDICOMFile(path string) bool {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/synthfm/synthfm/internal/hostiletest"
 )
@@ -294,3 +295,33 @@ func TestHostileNPZ(t *testing.T) {
 }
 
 func gzipWriter(w *bytes.Buffer) *gzip.Writer { return gzip.NewWriter(w) }
+
+// Devices and FIFOs are refused before they are opened: reading one could
+// block or never end.
+func TestHostileSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "x.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	series := filepath.Join(dir, "series")
+	os.Mkdir(series, 0o700)
+	os.WriteFile(filepath.Join(series, "1.dcm"), hostiletest.DICOM(2, 2, make([]uint16, 4)), 0o600)
+	if err := syscall.Mkfifo(filepath.Join(series, "2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 3)
+	go func() { _, err := Read(fifo); done <- err }()
+	go func() { _, err := Read("/dev/zero"); done <- err }()
+	go func() { _, err := Read(series); done <- err }()
+	for range 3 {
+		select {
+		case err := <-done:
+			if err != nil && !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("error %q does not say it is not a regular file", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a read blocked on a FIFO")
+		}
+	}
+}

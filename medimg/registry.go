@@ -123,6 +123,9 @@ func (r *Registry) lookup(path string) (Format, error) {
 		}
 		return Format{}, errors.New("is a folder and no folder format is registered")
 	}
+	if !st.Mode().IsRegular() { // a device or FIFO could be read without end, or block
+		return Format{}, errors.New("not a regular file")
+	}
 	lower := strings.ToLower(filepath.Base(path))
 	best, bestLen := -1, 0
 	for i, f := range r.formats {
