@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -209,5 +210,51 @@ func TestClientKey(t *testing.T) {
 		if got := clientKey(addr); got != want {
 			t.Errorf("clientKey(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// Concurrent uploads of one client never leave it holding more than its
+// limit, nor the server more than its own; each is answered 201, or 429
+// when every place of the client is an upload under way, or 503 when every
+// place of the server is.
+func TestFairnessConcurrentUploadsStayWithinTheLimits(t *testing.T) {
+	srv, ts := testServer(t, NewFloodFill(), func(c *Config) {
+		c.MaxSessions = 6
+		c.MaxSessionsPerClient = 4
+	})
+	b := clientFrom(t, ts.URL, "127.0.0.2")
+	var wg sync.WaitGroup
+	statuses := make(chan int, 40)
+	for i := 0; i < cap(statuses); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := http.DefaultClient
+			if i%4 == 0 {
+				c = b
+			}
+			status, _ := uploadAs(t, c, ts.URL, "x.png")
+			statuses <- status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != http.StatusCreated && s != http.StatusTooManyRequests && s != http.StatusServiceUnavailable {
+			t.Errorf("upload answered %d", s)
+		}
+	}
+	srv.sessions.mu.Lock()
+	defer srv.sessions.mu.Unlock()
+	if n := len(srv.sessions.byID); n > 6 {
+		t.Errorf("%d sessions held, server limit 6", n)
+	}
+	for _, client := range []string{"127.0.0.1", "127.0.0.2"} {
+		if n := srv.sessions.heldByLocked(client); n < 1 || n > 4 {
+			t.Errorf("client %s holds %d sessions, want 1 to 4", client, n)
+		}
+	}
+	if srv.sessions.pending != 0 || len(srv.sessions.pendingBy) != 0 {
+		t.Errorf("places still held after the uploads: %d, %v", srv.sessions.pending, srv.sessions.pendingBy)
 	}
 }

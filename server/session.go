@@ -244,13 +244,16 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	st.pending++
 	st.pendingBy[client]++
 	st.mu.Unlock()
+	// The place is held until the session takes it (in the same critical
+	// section, so that no other upload sees it counted twice) or the
+	// upload fails.
+	reserved := true
 	defer func() {
-		st.mu.Lock()
-		st.pending--
-		if st.pendingBy[client]--; st.pendingBy[client] <= 0 {
-			delete(st.pendingBy, client)
+		if reserved {
+			st.mu.Lock()
+			st.releaseLocked(client)
+			st.mu.Unlock()
 		}
-		st.mu.Unlock()
 	}()
 
 	id := newSessionID()
@@ -301,6 +304,8 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 		bytes: bytes, lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.releaseLocked(client)
+	reserved = false
 	if s.bytes > st.cfg.MaxSessionBytes {
 		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "the image needs %d MiB, more than the %d MiB the server holds for all images together",
 			s.bytes>>20, st.cfg.MaxSessionBytes>>20)
@@ -339,6 +344,14 @@ func (st *sessionStore) makeRoomLocked(client string) error {
 		st.evictLocked(victim, "server limit", client)
 	}
 	return nil
+}
+
+// releaseLocked gives back the place an upload of client held.
+func (st *sessionStore) releaseLocked(client string) {
+	st.pending--
+	if st.pendingBy[client]--; st.pendingBy[client] <= 0 {
+		delete(st.pendingBy, client)
+	}
 }
 
 // heldByLocked counts the sessions a client holds.
