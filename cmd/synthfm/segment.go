@@ -55,10 +55,11 @@ scaled to [0, 1] instead of SAM's mean/std normalisation (MedSAM's input).
 
 --overlay writes the image with the mask tinted and outlined, the clicks
 (green foreground, red background) and the box. The mask and the overlay
-are written together: when one cannot be written, neither is. --logits-out F.npy writes
-the low-resolution logits of the returned masks (float32, N×L×L with L =
-img_size/4, before upsampling) and their predicted IoUs to F_iou.npy
-(float32, N), for debugging and parity checks.
+are written together: when one cannot be written, neither is.
+
+--logits-out F.npy writes the low-resolution logits of the returned masks
+(float32, N×L×L with L = img_size/4, before upsampling) and their predicted
+IoUs to F_iou.npy (float32, N), for debugging and parity checks.
 
 Example:
   synthfm segment --checkpoint sam_vit_b_01ec64.pth --image ct.png \
