@@ -3,12 +3,13 @@ package sam
 import (
 	"math"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/nn"
+
+	"github.com/synthfm/synthfm/nnops"
 )
 
 // The graph operations here are written from GoMLX primitives whose
@@ -22,14 +23,10 @@ import (
 // [out, in] layout; b may be nil. It is GoMLX's fused dense op, which adds
 // the bias in the matmul's output buffer (a broadcast Add is a slow generic
 // loop in the Go backend).
-func linear(x, w, b *Node) *Node {
-	return nn.Dense(x, w, b, compute.DenseLayoutOutputsInput)
-}
+func linear(x, w, b *Node) *Node { return nnops.Linear(x, w, b) }
 
 // linearRelu is relu(linear(x, w, b)) with the activation fused too.
-func linearRelu(x, w, b *Node) *Node {
-	return nn.Dense(x, w, b, compute.DenseLayoutOutputsInput, activation.TypeRelu)
-}
+func linearRelu(x, w, b *Node) *Node { return nnops.LinearRelu(x, w, b) }
 
 // layerNorm normalises over the last axis: (x−mean)/sqrt(var+eps)·w + b with
 // the biased variance, as torch's LayerNorm and SAM's LayerNorm2d (which SAM
@@ -203,66 +200,11 @@ func convPatch(x, w, b *Node, k int) *Node {
 // conv3x3Same applies a torch Conv2d with a 3×3 kernel, stride 1 and padding 1
 // to channels-last x [B,H,W,Cin] as im2col (9 shifted copies) plus one
 // matmul. w is [out, in, 3, 3]; b may be nil.
-func conv3x3Same(x, w, b *Node) *Node {
-	dims := x.Shape().Dimensions
-	h, wd, c := dims[1], dims[2], dims[3]
-	out := w.Shape().Dim(0)
-	// Zero border of one pixel, by concatenation (Pad has no gradient).
-	g := x.Graph()
-	zRow := Zeros(g, shapes.Make(x.DType(), dims[0], 1, wd, c))
-	p := Concatenate([]*Node{zRow, x, zRow}, 1)
-	zCol := Zeros(g, shapes.Make(x.DType(), dims[0], h+2, 1, c))
-	p = Concatenate([]*Node{zCol, p, zCol}, 2)
-	cols := make([]*Node, 0, 9)
-	for dy := range 3 {
-		for dx := range 3 {
-			cols = append(cols, Slice(p, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+wd), AxisRange()))
-		}
-	}
-	patches := Concatenate(cols, 3) // [B, H, W, 9·Cin], ordered (dy, dx, cin)
-	wm := Reshape(TransposeAllAxes(w, 0, 2, 3, 1), out, 9*c)
-	return linear(patches, wm, b)
-}
+func conv3x3Same(x, w, b *Node) *Node { return nnops.Conv3x3Same(x, w, b) }
 
-// bilinearMatrix returns the [out, in] matrix of a 1-D linear interpolation
-// with PyTorch's align_corners=False rule (no antialiasing): source
-// coordinate (i+0.5)·in/out − 0.5, clamped at 0, neighbours clamped at in−1.
-func bilinearMatrix(in, out int) []float32 {
-	m := make([]float32, out*in)
-	scale := float64(in) / float64(out)
-	for i := range out {
-		src := max((float64(i)+0.5)*scale-0.5, 0)
-		i0 := min(int(math.Floor(src)), in-1)
-		i1 := min(i0+1, in-1)
-		l1 := src - float64(i0)
-		m[i*in+i0] += float32(1 - l1)
-		m[i*in+i1] += float32(l1)
-	}
-	return m
-}
-
-// ResizeBilinear resizes the last two axes of x [..., H, W] to outH×outW
-// with bilinear interpolation, align_corners=False and no antialiasing
-// (torch.nn.functional.interpolate(mode="bilinear")). It is two matmuls with
-// constant interpolation matrices, so its gradient is exact (GoMLX's
-// Interpolate gradient is wrong in v0.28.2). Use it inside training graphs;
-// it costs O(H·W·outW) per image.
-func ResizeBilinear(x *Node, outH, outW int) *Node {
-	rank := x.Rank()
-	h, w := x.Shape().Dim(-2), x.Shape().Dim(-1)
-	g := x.Graph()
-	if w != outW {
-		mw := ConvertDType(Reshape(Const(g, bilinearMatrix(w, outW)), outW, w), x.DType())
-		x = DotGeneral(x, []int{rank - 1}, nil, mw, []int{1}, nil) // [..., H, outW]
-	}
-	if h != outH {
-		mh := ConvertDType(Reshape(Const(g, bilinearMatrix(h, outH)), outH, h), x.DType())
-		// Contract axis H: result [..., outW, outH]; swap back.
-		x = DotGeneral(x, []int{rank - 2}, nil, mh, []int{1}, nil)
-		x = Transpose(x, rank-2, rank-1)
-	}
-	return x
-}
+// ResizeBilinear is nnops.ResizeBilinear (torch's bilinear interpolate,
+// align_corners=False, with an exact gradient); kept here for sam's callers.
+func ResizeBilinear(x *Node, outH, outW int) *Node { return nnops.ResizeBilinear(x, outH, outW) }
 
 // PostprocessMasks maps low-resolution mask logits [B, M, L, L] to the
 // original image size as SAM's postprocess_masks does: bilinear to the

@@ -123,25 +123,3 @@ func TestFloodFillMultimaskTolerances(t *testing.T) {
 		}
 	}
 }
-
-func TestPromptValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		p    Prompt
-		ok   bool
-	}{
-		{"empty", Prompt{}, false},
-		{"inside", Prompt{Points: []Point{{X: 0, Y: 0}, {X: 9, Y: 4}}}, true},
-		{"outside x", Prompt{Points: []Point{{X: 10, Y: 0}}}, false},
-		{"negative y", Prompt{Points: []Point{{X: 1, Y: -1}}}, false},
-		{"box ok", Prompt{Box: &Box{0, 0, 9, 4}}, true},
-		{"box swapped", Prompt{Box: &Box{5, 0, 2, 4}}, false},
-		{"box outside", Prompt{Box: &Box{0, 0, 9, 5}}, false},
-		{"too many points", Prompt{Points: make([]Point, 4)}, false},
-	} {
-		err := tc.p.Validate(10, 5, 3)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: Validate = %v, want ok=%v", tc.name, err, tc.ok)
-		}
-	}
-}

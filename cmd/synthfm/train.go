@@ -73,6 +73,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if *steps < 0 || (stepsGiven && *steps == 0) {
 		return usageError{fmt.Sprintf("--steps %d: must be positive (leave --steps out for the recipe's length)", *steps)}
 	}
+	if isClicknetRun(*configName, *out, *resume) {
+		return runTrainClicknet(ctx, env, *configName, *out, *steps, *resume, *printConfig)
+	}
 	cfg, err := trainConfig(*configName, *out, *resume, *printConfig)
 	if err != nil {
 		return err
