@@ -6,24 +6,24 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/synthfm/synthfm/sam"
+	"github.com/synthfm/synthfm/clicknet"
 	"github.com/synthfm/synthfm/sam/checkpoint"
 )
 
-// The built-in model: weights in half precision with SAM's state_dict names,
-// their architecture, and the provenance (command, config, seed, commit)
-// that reproduces them, in builtin/README.md.
+// The built-in model: clicknet weights in half precision, their
+// architecture, and the provenance (command, recipe, seed, commit, training
+// log) that reproduces them, in builtin/README.md.
 //
 //go:embed builtin
 var builtinFS embed.FS
 
 const (
-	builtinWeightsFile = "builtin/synthfm-lite.safetensors"
-	builtinConfigFile  = "builtin/synthfm-lite.json"
+	builtinWeightsFile = "builtin/clicknet.safetensors"
+	builtinConfigFile  = "builtin/clicknet.json"
 )
 
 // ErrNoBuiltin is returned when this build carries no built-in model.
-var ErrNoBuiltin = errors.New("this build has no built-in model: give a checkpoint (SAM weights, .pth or .safetensors)")
+var ErrNoBuiltin = errors.New("this build has no built-in model: give a weights file (--model FILE)")
 
 // HasBuiltin reports whether this build carries a built-in model.
 func HasBuiltin() bool {
@@ -38,25 +38,30 @@ func BuiltinProvenance() string {
 	return string(b)
 }
 
-func builtinWeights() (*checkpoint.StateDict, sam.Config, error) {
+// loadBuiltin loads the embedded clicknet model.
+func loadBuiltin() (*Loaded, error) {
 	raw, err := builtinFS.ReadFile(builtinWeightsFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, sam.Config{}, ErrNoBuiltin
+		return nil, ErrNoBuiltin
 	}
 	if err != nil {
-		return nil, sam.Config{}, err
+		return nil, err
 	}
 	cfgJSON, err := builtinFS.ReadFile(builtinConfigFile)
 	if err != nil {
-		return nil, sam.Config{}, err
+		return nil, err
 	}
-	cfg, err := sam.ParseConfig(cfgJSON)
+	cfg, err := clicknet.ParseConfig(cfgJSON)
 	if err != nil {
-		return nil, sam.Config{}, err
+		return nil, err
 	}
 	sd, err := checkpoint.ReadFrom(bytes.NewReader(raw), int64(len(raw)), builtinWeightsFile)
 	if err != nil {
-		return nil, sam.Config{}, err
+		return nil, err
 	}
-	return sd, cfg, nil
+	l, err := loadClicknet(sd, cfg, "synthfm-"+cfg.Name, "built-in "+cfg.Name+" model")
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }

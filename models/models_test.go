@@ -76,23 +76,23 @@ func TestLoadCheckpointConfigs(t *testing.T) {
 	config := filepath.Join(dir, "config_tiny-a.json")
 	ctx := context.Background()
 
-	m, err := Load(ctx, Spec{Checkpoint: weights, Config: config})
+	m, err := Load(ctx, Spec{Model: weights, Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Config.ImgSize != 128 || m.Config.EmbedDim != 64 || m.Source != weights {
-		t.Errorf("loaded %+v from %s", m.Config, m.Source)
+	if m.SAMConfig.ImgSize != 128 || m.SAMConfig.EmbedDim != 64 || m.Source != weights || m.Name != "sam_tiny-a" || m.SAM == nil {
+		t.Errorf("loaded %+v from %s as %q", m.SAMConfig, m.Source, m.Name)
 	}
 
 	// No config and no sidecar: the tiny encoder is no official preset.
-	if _, err := Load(ctx, Spec{Checkpoint: weights}); err == nil || !strings.Contains(err.Error(), "give the architecture") {
+	if _, err := Load(ctx, Spec{Model: weights}); err == nil || !strings.Contains(err.Error(), "give the architecture") {
 		t.Errorf("without a config: err = %v", err)
 	}
 	// A preset that does not fit names the first bad tensor.
-	if _, err := Load(ctx, Spec{Checkpoint: weights, Config: "vit_b"}); err == nil || !strings.Contains(err.Error(), "image_encoder") {
+	if _, err := Load(ctx, Spec{Model: weights, Config: "vit_b"}); err == nil || !strings.Contains(err.Error(), "image_encoder") {
 		t.Errorf("wrong preset: err = %v", err)
 	}
-	if _, err := Load(ctx, Spec{Checkpoint: weights, Config: "vit_x"}); err == nil {
+	if _, err := Load(ctx, Spec{Model: weights, Config: "vit_x"}); err == nil {
 		t.Error("unknown preset accepted")
 	}
 
@@ -100,11 +100,11 @@ func TestLoadCheckpointConfigs(t *testing.T) {
 	tmp := t.TempDir()
 	copyFile(t, weights, filepath.Join(tmp, "best.safetensors"))
 	copyFile(t, config, filepath.Join(tmp, "best.json"))
-	if m, err := Load(ctx, Spec{Checkpoint: filepath.Join(tmp, "best.safetensors")}); err != nil || m.Config.ImgSize != 128 {
+	if m, err := Load(ctx, Spec{Model: filepath.Join(tmp, "best.safetensors")}); err != nil || m.SAMConfig.ImgSize != 128 {
 		t.Errorf("with a sidecar config: %v", err)
 	}
 
-	if _, err := Load(ctx, Spec{Checkpoint: filepath.Join(tmp, "absent.safetensors")}); err == nil {
+	if _, err := Load(ctx, Spec{Model: filepath.Join(tmp, "absent.safetensors")}); err == nil {
 		t.Error("missing checkpoint accepted")
 	}
 }
@@ -114,7 +114,7 @@ func TestLoadBuiltin(t *testing.T) {
 	if _, err := Load(ctx, Spec{Config: "vit_b"}); err == nil {
 		t.Error("a config without a checkpoint was accepted")
 	}
-	m, err := Load(ctx, Spec{Checkpoint: "default"})
+	m, err := Load(ctx, Spec{Model: Default})
 	if !HasBuiltin() {
 		if !errors.Is(err, ErrNoBuiltin) {
 			t.Fatalf("build without a built-in model: err = %v", err)
@@ -124,10 +124,24 @@ func TestLoadBuiltin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Config.Name == "" || !strings.HasPrefix(m.Source, "built-in") {
-		t.Errorf("built-in model loaded as %q from %q", m.Config.Name, m.Source)
+	if !strings.HasPrefix(m.Name, "synthfm-") || !strings.HasPrefix(m.Source, "built-in") {
+		t.Errorf("built-in model loaded as %q from %q", m.Name, m.Source)
 	}
 	if !strings.Contains(BuiltinProvenance(), "synthfm train") {
 		t.Error("builtin/README.md does not say how the weights were trained")
+	}
+}
+
+func TestLoadNamesAndErrors(t *testing.T) {
+	ctx := context.Background()
+	m, err := Load(ctx, Spec{Model: Baseline})
+	if err != nil || m.Name != Baseline || m.Segmenter == nil {
+		t.Fatalf("baseline: %v %+v", err, m)
+	}
+	if _, err := Load(ctx, Spec{Model: "no-such-model"}); err == nil || !strings.Contains(err.Error(), "baseline") {
+		t.Errorf("unknown name: err = %v, want one naming the known models", err)
+	}
+	if _, err := Load(ctx, Spec{Model: t.TempDir()}); err == nil {
+		t.Error("a folder was accepted as weights")
 	}
 }

@@ -9,6 +9,7 @@ package promptable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -43,7 +44,13 @@ type Prompt struct {
 	Multimask bool
 }
 
-// Validate checks the prompt against the image size.
+// MaxClicks is the most clicks a command-line prompt may hold (the server
+// has its own, usually lower, limit).
+const MaxClicks = 64
+
+// Validate checks the prompt against the image size: the one rule of the
+// page, the server, the command line and the model adapters. Clicks and box
+// corners are pixel indices inside the image.
 func (p Prompt) Validate(width, height, maxPoints int) error {
 	if len(p.Points) == 0 && p.Box == nil {
 		return fmt.Errorf("empty prompt: give at least one point or a box")
@@ -132,4 +139,46 @@ func Best(masks []Mask) int {
 		}
 	}
 	return best
+}
+
+// ErrUnsupportedPrompt marks a prompt that is valid in general but that a
+// model cannot take (a box for a clicks-only model, no positive click for a
+// region grower). The server answers it with 400.
+var ErrUnsupportedPrompt = errors.New("prompt not supported by this model")
+
+// Unsupported returns an error wrapping ErrUnsupportedPrompt with a message
+// for the user.
+func Unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnsupportedPrompt, fmt.Sprintf(format, args...))
+}
+
+// SegmentOne is the one rule for getting a single mask for a prompt: a
+// single click without a box is ambiguous (part or whole?), so the model's
+// candidate masks are asked for and the best-scoring one is taken (SAM's
+// rule, as its ONNX export formalises it); any other prompt takes the
+// model's single mask. Models with one output answer both the same way.
+func SegmentOne(ctx context.Context, m Segmenter, emb Embedding, width, height int, p Prompt) (Mask, error) {
+	p.Multimask = len(p.Points) == 1 && p.Box == nil
+	masks, err := m.Segment(ctx, emb, width, height, p)
+	if err != nil {
+		return Mask{}, err
+	}
+	if len(masks) == 0 {
+		return Mask{}, fmt.Errorf("%s returned no mask", m.Info().Name)
+	}
+	return masks[Best(masks)], nil
+}
+
+// Grey returns an RGB image's grey levels (the rounded mean of red, green
+// and blue: the grey level itself for a grey picture replicated to RGB).
+func Grey(img Image) ([]uint8, error) {
+	if img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
+		return nil, fmt.Errorf("image %dx%d has %d samples, want %d", img.Width, img.Height, len(img.Pix), 3*img.Width*img.Height)
+	}
+	g := make([]uint8, img.Width*img.Height)
+	for i := range g {
+		p := img.Pix[3*i : 3*i+3]
+		g[i] = uint8((int(p[0]) + int(p[1]) + int(p[2]) + 1) / 3)
+	}
+	return g, nil
 }

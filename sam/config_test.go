@@ -121,3 +121,21 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("lite config derived sizes wrong: %+v", c)
 	}
 }
+
+// TestPaddedPromptsChooseLikeUnpadded: the mask choice counts the clicks,
+// not the padding points of a model with prompt_points (the bug where a
+// padded model answered one click with token 0).
+func TestPaddedPromptsChooseLikeUnpadded(t *testing.T) {
+	iou := []float32{0.5, 0.9, 0.2, 0.3}
+	if got := BestMask(iou, PromptTokens(1, false)); got != 1 {
+		t.Errorf("one click: token %d, want the best multimask token 1", got)
+	}
+	for _, tc := range []struct {
+		clicks int
+		box    bool
+	}{{2, false}, {11, false}, {1, true}} {
+		if got := BestMask(iou, PromptTokens(tc.clicks, tc.box)); got != 0 {
+			t.Errorf("%d clicks, box %v: token %d, want 0", tc.clicks, tc.box, got)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/sam/checkpoint"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
@@ -90,8 +89,8 @@ func NewPredictor(backend compute.Backend, store *model.Store, cfg Config, opts 
 
 // LoadPredictor reads a checkpoint (.pth or .safetensors with SAM's
 // state_dict names: SAM, MedSAM, or our exported weights) for the model cfg
-// and returns a Predictor on the project's backend (internal/mlbackend).
-func LoadPredictor(ctx context.Context, checkpointPath string, cfg Config, opts PredictorOptions) (*Predictor, error) {
+// and returns a Predictor run by backend (package models creates it).
+func LoadPredictor(ctx context.Context, backend compute.Backend, checkpointPath string, cfg Config, opts PredictorOptions) (*Predictor, error) {
 	sd, err := checkpoint.Read(checkpointPath)
 	if err != nil {
 		return nil, err
@@ -99,7 +98,7 @@ func LoadPredictor(ctx context.Context, checkpointPath string, cfg Config, opts 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, err := PredictorFromStateDict(sd, cfg, opts)
+	p, err := PredictorFromStateDict(backend, sd, cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", checkpointPath, err)
 	}
@@ -107,8 +106,10 @@ func LoadPredictor(ctx context.Context, checkpointPath string, cfg Config, opts 
 }
 
 // PredictorFromStateDict loads weights already read into a Predictor for
-// the model cfg on the project's backend (internal/mlbackend).
-func PredictorFromStateDict(sd *checkpoint.StateDict, cfg Config, opts PredictorOptions) (*Predictor, error) {
+// the model cfg, run by backend. The caller chooses the backend (package
+// models does, through internal/mlbackend), so this library reads no
+// environment variable.
+func PredictorFromStateDict(backend compute.Backend, sd *checkpoint.StateDict, cfg Config, opts PredictorOptions) (*Predictor, error) {
 	store := model.NewStore()
 	if err := LoadStateDict(store.RootScope(), cfg, sd); err != nil {
 		name := cfg.Name
@@ -116,10 +117,6 @@ func PredictorFromStateDict(sd *checkpoint.StateDict, cfg Config, opts Predictor
 			name = "configured"
 		}
 		return nil, fmt.Errorf("the weights do not fit the SAM %s model: %w", name, err)
-	}
-	backend, err := mlbackend.New()
-	if err != nil {
-		return nil, err
 	}
 	return NewPredictor(backend, store, cfg, opts)
 }
@@ -309,11 +306,8 @@ func (p *Predictor) Predict(ctx context.Context, emb *Embedding, prompt Prompt) 
 			labels = append(labels, float32(LabelPadding))
 		}
 		args = append(args, tensors.FromFlatDataAndDimensions(pts, 1, n, 2), tensors.FromFlatDataAndDimensions(labels, 1, n))
-		numTokens = n
-		if prompt.Box == nil {
-			numTokens++ // the padding point segment-anything appends
-		}
 	}
+	numTokens = PromptTokens(len(prompt.Points), prompt.Box != nil)
 	if b := prompt.Box; b != nil {
 		for i, v := range b {
 			if !validCoord(v, []int{g.OriginalW, g.OriginalH}[i%2]) {
@@ -322,7 +316,6 @@ func (p *Predictor) Predict(ctx context.Context, emb *Embedding, prompt Prompt) 
 		}
 		box := g.Box(b[0], b[1], b[2], b[3])
 		args = append(args, tensors.FromFlatDataAndDimensions(box[:], 1, 4))
-		numTokens += 2
 	}
 	l := p.cfg.LowResSize()
 	if prompt.MaskInput != nil {
@@ -380,6 +373,22 @@ func (p *Predictor) Predict(ctx context.Context, emb *Embedding, prompt Prompt) 
 		return nil, err
 	}
 	return pr, nil
+}
+
+// PromptTokens is the number of sparse prompt tokens SAM's mask choice
+// (BestMask) counts for a prompt of clicks clicks and an optional box: the
+// clicks, the padding point segment-anything appends when there is no box,
+// and the box's two corners. Padding added for a fixed prompt size
+// (Config.PromptPoints) is not counted, so a padded model still answers a
+// single click with its best multimask output.
+func PromptTokens(clicks int, box bool) int {
+	if box {
+		return clicks + 2
+	}
+	if clicks == 0 {
+		return 0
+	}
+	return clicks + 1
 }
 
 // validCoord accepts coordinates within the image, allowing the right and

@@ -51,7 +51,7 @@ func (f fixture) casePrompt(t testing.TB, k int, out OutputMode) Prompt {
 
 func (f fixture) predictor(t testing.TB) *Predictor {
 	t.Helper()
-	p, err := LoadPredictor(context.Background(), filepath.Join(f.dir, "sam_"+f.name+".pth"), f.cfg, PredictorOptions{})
+	p, err := LoadPredictor(context.Background(), newBackend(t), filepath.Join(f.dir, "sam_"+f.name+".pth"), f.cfg, PredictorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestPredictorErrors(t *testing.T) {
 	if _, err := p.EncodeInput(ctx, make([]float32, 5), emb.Geometry); err == nil {
 		t.Error("EncodeInput with a wrong input size must fail")
 	}
-	if _, err := LoadPredictor(ctx, filepath.Join(loadFixture(t, "tiny-pad").dir, "sam_tiny-pad.pth"), f.cfg, PredictorOptions{}); err == nil ||
+	if _, err := LoadPredictor(ctx, newBackend(t), filepath.Join(loadFixture(t, "tiny-pad").dir, "sam_tiny-pad.pth"), f.cfg, PredictorOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "do not fit the SAM tiny-a model") {
 		t.Errorf("loading tiny-pad weights as tiny-a: error %v", err)
 	}
@@ -227,7 +227,7 @@ func TestPredictorPromptPoints(t *testing.T) {
 	plain := f.predictor(t)
 	cfg := f.cfg
 	cfg.PromptPoints = 5
-	padded, err := LoadPredictor(ctx, filepath.Join(f.dir, "sam_"+f.name+".pth"), cfg, PredictorOptions{})
+	padded, err := LoadPredictor(ctx, newBackend(t), filepath.Join(f.dir, "sam_"+f.name+".pth"), cfg, PredictorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-// Package sameval lets the evaluation harness measure a SAM predictor: it
-// adapts sam.Predictor to eval.Model (one image embedding per slice, one
-// decode per click configuration).
+// Package sameval lets the evaluation harness measure any promptable model:
+// it adapts a promptable.Segmenter to eval.Model (one embedding per slice,
+// one decode per click configuration, the mask chosen by
+// promptable.SegmentOne, the project's one rule).
 package sameval
 
 import (
@@ -9,66 +10,74 @@ import (
 	"image"
 
 	"github.com/synthfm/synthfm/eval"
+	"github.com/synthfm/synthfm/promptable"
 	"github.com/synthfm/synthfm/prompts"
-	"github.com/synthfm/synthfm/sam"
-	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
-// Model measures a SAM predictor. Masks are chosen by SAM's own rule (the
-// best of the three multimask outputs for a single click, the single-mask
-// output for several clicks), as SAM's interactive tools do.
+// Model measures a segmenter.
 type Model struct {
-	predictor *sam.Predictor
-	name      string
+	seg  promptable.Segmenter
+	name string
 }
 
-// New returns the evaluation view of a predictor; name labels its results.
-func New(p *sam.Predictor, name string) *Model { return &Model{predictor: p, name: name} }
+// New returns the evaluation view of a segmenter; name labels its results.
+func New(s promptable.Segmenter, name string) *Model { return &Model{seg: s, name: name} }
 
 // Name labels the model's results.
 func (m *Model) Name() string { return m.name }
 
-// Prepare computes the image embedding of a grey slice (replicated to RGB).
+// Prepare embeds a grey slice (replicated to RGB).
 func (m *Model) Prepare(ctx context.Context, img *image.Gray) (eval.Prepared, error) {
-	emb, err := m.predictor.Encode(ctx, imageproc.FromImage(img))
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	rgb := promptable.Image{Width: w, Height: h, Pix: make([]uint8, 3*w*h)}
+	for y := range h {
+		for x := range w {
+			v := img.Pix[(y)*img.Stride+x]
+			o := 3 * (y*w + x)
+			rgb.Pix[o], rgb.Pix[o+1], rgb.Pix[o+2] = v, v, v
+		}
+	}
+	emb, err := m.seg.Embed(ctx, rgb)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{predictor: m.predictor, emb: emb, bounds: img.Bounds()}, nil
+	return &prepared{seg: m.seg, emb: emb, bounds: b}, nil
 }
 
 type prepared struct {
-	predictor *sam.Predictor
-	emb       *sam.Embedding
-	bounds    image.Rectangle
+	seg    promptable.Segmenter
+	emb    promptable.Embedding
+	bounds image.Rectangle
 }
 
-// Segment decodes the clicks (pixel indices of the slice) against the
-// cached embedding and returns the chosen binary mask.
+// Segment decodes the clicks (pixel indices of the slice) and returns the
+// chosen binary mask (255 inside).
 func (p *prepared) Segment(ctx context.Context, clicks []prompts.Click) (*image.Gray, error) {
 	if len(clicks) == 0 {
 		return nil, fmt.Errorf("sameval: no clicks")
 	}
-	prompt := sam.Prompt{Output: sam.OutputAuto, Points: Points(clicks, p.bounds.Min)}
-	pred, err := p.predictor.Predict(ctx, p.emb, prompt)
+	w, h := p.bounds.Dx(), p.bounds.Dy()
+	prompt := promptable.Prompt{Points: Points(clicks, p.bounds.Min)}
+	mask, err := promptable.SegmentOne(ctx, p.seg, p.emb, w, h, prompt)
 	if err != nil {
 		return nil, err
 	}
-	mask := pred.Binary(pred.Best)
-	mask.Rect = mask.Rect.Add(p.bounds.Min)
-	return mask, nil
+	out := image.NewGray(p.bounds)
+	for i, v := range mask.Pix {
+		if v != 0 {
+			out.Pix[i] = 255
+		}
+	}
+	return out, nil
 }
 
-// Points converts clicks on an image whose bounds start at origin into SAM
-// point prompts (pixel coordinates of the image's top-left corner).
-func Points(clicks []prompts.Click, origin image.Point) []sam.Point {
-	pts := make([]sam.Point, len(clicks))
+// Points converts clicks on an image whose bounds start at origin into
+// prompt points (pixel indices from the image's top-left corner).
+func Points(clicks []prompts.Click, origin image.Point) []promptable.Point {
+	pts := make([]promptable.Point, len(clicks))
 	for i, c := range clicks {
-		label := sam.LabelNegative
-		if c.Positive {
-			label = sam.LabelPositive
-		}
-		pts[i] = sam.Point{X: float64(c.X - origin.X), Y: float64(c.Y - origin.Y), Label: label}
+		pts[i] = promptable.Point{X: float64(c.X - origin.X), Y: float64(c.Y - origin.Y), Positive: c.Positive}
 	}
 	return pts
 }

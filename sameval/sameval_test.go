@@ -9,6 +9,7 @@ import (
 
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/models"
+	"github.com/synthfm/synthfm/promptable"
 	"github.com/synthfm/synthfm/prompts"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
@@ -16,7 +17,7 @@ import (
 
 func TestPoints(t *testing.T) {
 	got := Points([]prompts.Click{{X: 12, Y: 7, Positive: true}, {X: 3, Y: 40}}, image.Pt(2, 5))
-	want := []sam.Point{{X: 10, Y: 2, Label: sam.LabelPositive}, {X: 1, Y: 35, Label: sam.LabelNegative}}
+	want := []promptable.Point{{X: 10, Y: 2, Positive: true}, {X: 1, Y: 35}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Points = %v, want %v", got, want)
 	}
@@ -30,8 +31,8 @@ func TestSegmentMatchesPredictor(t *testing.T) {
 	dir := shareddata.Path(t, "fixtures", "sam-tiny-a")
 	ctx := context.Background()
 	m, err := models.Load(ctx, models.Spec{
-		Checkpoint: filepath.Join(dir, "sam_tiny-a.safetensors"),
-		Config:     filepath.Join(dir, "config_tiny-a.json"),
+		Model:  filepath.Join(dir, "sam_tiny-a.safetensors"),
+		Config: filepath.Join(dir, "config_tiny-a.json"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestSegmentMatchesPredictor(t *testing.T) {
 			gray.Pix[y*gray.Stride+x] = uint8(v)
 		}
 	}
-	model := New(m.Predictor, "tiny")
+	model := New(m.Segmenter, "tiny")
 	if model.Name() != "tiny" {
 		t.Errorf("Name = %q", model.Name())
 	}
@@ -55,7 +56,7 @@ func TestSegmentMatchesPredictor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb, err := m.Predictor.Encode(ctx, imageproc.FromImage(gray))
+	emb, err := m.SAM.Encode(ctx, imageproc.FromImage(gray))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,11 @@ func TestSegmentMatchesPredictor(t *testing.T) {
 		if got.Bounds() != gray.Bounds() {
 			t.Fatalf("mask bounds %v, image bounds %v", got.Bounds(), gray.Bounds())
 		}
-		pred, err := m.Predictor.Predict(ctx, emb, sam.Prompt{Points: Points(clicks, gray.Rect.Min), Output: sam.OutputAuto})
+		pred, err := m.SAM.Predict(ctx, emb, func() sam.Prompt {
+			sp := models.SAMPrompt(promptable.Prompt{Points: Points(clicks, gray.Rect.Min)})
+			sp.Output = sam.OutputAuto
+			return sp
+		}())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
+
+	"github.com/synthfm/synthfm/models"
 )
 
 // The benchmarks measure what a click costs once the embedding is cached:
@@ -93,7 +95,7 @@ func BenchmarkFloodFillClickHTTP512(b *testing.B) {
 
 // randomSAM returns a SAM of a preset architecture with seeded random
 // weights: timings do not depend on the values.
-func randomSAM(b *testing.B, preset string) *SAM {
+func randomSAM(b *testing.B, preset string) *models.SAM {
 	cfg, err := sam.PresetConfig(preset)
 	if err != nil {
 		b.Fatal(err)
@@ -113,7 +115,7 @@ func randomSAM(b *testing.B, preset string) *SAM {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return NewSAM(p)
+	return models.NewSAM(p)
 }
 
 // BenchmarkSAMViTBClick is a click on a 512×512 slice with SAM ViT-B once
@@ -127,7 +129,7 @@ func BenchmarkSAMViTBClick(b *testing.B) {
 	srv, ts := testServer(b, s, nil)
 	img := bigScene()
 	sess := uploadImage(b, ts.URL, map[string][]byte{"scene.png": pngBytes(b, img)})
-	cfg := s.p.Config()
+	cfg := s.Predictor().Config()
 	e := cfg.EmbeddingSize()
 	vals := make([]float32, cfg.OutChans*e*e)
 	for i := range vals {
@@ -137,11 +139,11 @@ func BenchmarkSAMViTBClick(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pe, err := s.p.NewEmbedding(vals, geom)
+	pe, err := s.Predictor().NewEmbedding(vals, geom)
 	if err != nil {
 		b.Fatal(err)
 	}
-	emb := samEmbedding{pe}
+	emb := models.WrapSAMEmbedding(pe)
 	session, err := srv.sessions.get(sess.ID)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/synthfm/synthfm/promptable"
 )
 
 // Error is an error with the HTTP status it answers with. The message is
@@ -24,13 +26,16 @@ func errorf(status int, format string, args ...any) error {
 
 // StatusOf returns the HTTP status an error answers with: the status of an
 // *Error, 413 for a body over its limit, 504 for a deadline, 503 for work
-// cancelled (the server stopping), 500 otherwise.
+// cancelled (the server stopping), 400 for a prompt the model cannot take
+// (promptable.ErrUnsupportedPrompt), 500 otherwise.
 func StatusOf(err error) int {
 	var e *Error
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &e):
 		return e.Status
+	case errors.Is(err, promptable.ErrUnsupportedPrompt):
+		return http.StatusBadRequest
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.DeadlineExceeded):

@@ -8,13 +8,15 @@ import (
 
 	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/prompts"
+
+	"github.com/synthfm/synthfm/models"
 )
 
 // TestServesTheEvaluationBaseline clicks through the JSON API with the
 // region-growing baseline and compares with the baseline run directly on
 // the grey picture.
 func TestServesTheEvaluationBaseline(t *testing.T) {
-	_, ts := testServer(t, NewEvalModel(baseline.NewRegionGrow(), "region growing"), nil)
+	_, ts := testServer(t, models.NewEvalModel(baseline.NewRegionGrow(), "region growing"), nil)
 	img, disc, _ := sceneImage()
 	s := uploadImage(t, ts.URL, map[string][]byte{"scene.png": pngBytes(t, img)})
 	var pr PredictResponse

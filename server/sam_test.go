@@ -18,24 +18,26 @@ import (
 	"github.com/synthfm/synthfm/internal/npytest"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/sam"
+
+	"github.com/synthfm/synthfm/models"
 )
 
 // The tiny random-weight SAM of the official parity fixtures
 // (/work/shared/fixtures/sam-tiny-a): its reference masks and IoU
 // predictions come from segment-anything's SamPredictor.
 
-func tinySAM(t testing.TB) (*SAM, string) {
+func tinySAM(t testing.TB) (*models.SAM, string) {
 	t.Helper()
 	dir := shareddata.Path(t, "fixtures", "sam-tiny-a")
 	cfg, err := sam.LoadConfig(filepath.Join(dir, "config_tiny-a.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := sam.LoadPredictor(context.Background(), filepath.Join(dir, "sam_tiny-a.safetensors"), cfg, sam.PredictorOptions{})
+	p, err := sam.LoadPredictor(context.Background(), newTestBackend(t), filepath.Join(dir, "sam_tiny-a.safetensors"), cfg, sam.PredictorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewSAM(p), dir
+	return models.NewSAM(p), dir
 }
 
 // fixtureCase returns the prompt of case k in original-image pixels.

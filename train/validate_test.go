@@ -51,7 +51,7 @@ func TestRealValidationMatchesPredictor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pred, err := sam.LoadPredictor(context.Background(), filepath.Join(dir, ModelFile), mc, sam.PredictorOptions{})
+	pred, err := sam.LoadPredictor(context.Background(), testBackend(t), filepath.Join(dir, ModelFile), mc, sam.PredictorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/synthfm/synthfm/medimg"
 	"github.com/synthfm/synthfm/models"
+	"github.com/synthfm/synthfm/promptable"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
@@ -69,7 +70,8 @@ Example:
 
 func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "segment", "[--checkpoint F [--model-config F]] --image IMG --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png [--overlay over.png] [--logits-out F.npy]", segmentHelp)
-	ckpt := fs.String("checkpoint", "", "model weights: .pth or .safetensors with SAM's state_dict names (default: the built-in model)")
+	modelName := fs.String("model", models.Default, "model: "+models.RegistryHelp())
+	ckpt := fs.String("checkpoint", "", "weights file, the same as --model FILE")
 	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: the .json next to the checkpoint, else recognised from the tensors)")
 	imagePath := fs.String("image", "", "image to segment: PNG, JPEG, TIFF, BMP or GIF (required)")
 	pointsFlag := fs.String("points", "", `clicks "x,y,label;..." in image pixels, label 1 foreground, 0 background`)
@@ -117,40 +119,66 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkInside(clicks, box, img.W, img.H); err != nil {
+	prompt := promptable.Prompt{}
+	for _, c := range clicks {
+		prompt.Points = append(prompt.Points, promptable.Point{X: c.X, Y: c.Y, Positive: c.Positive})
+	}
+	if box != nil {
+		prompt.Box = &promptable.Box{X0: box[0], Y0: box[1], X1: box[2], Y1: box[3]}
+	}
+	if err := prompt.Validate(img.W, img.H, promptable.MaxClicks); err != nil {
 		return usageError{err.Error()}
 	}
 
 	start := time.Now()
-	loadedModel, err := models.Load(ctx, models.Spec{Checkpoint: *ckpt, Config: *modelConfig, MedSAM: *medsam})
+	name := *modelName
+	if *ckpt != "" {
+		if name != models.Default {
+			return usageError{"give the weights with --model FILE or --checkpoint FILE, not both"}
+		}
+		name = *ckpt
+	}
+	loadedModel, err := models.Load(ctx, models.Spec{Model: name, Config: *modelConfig, MedSAM: *medsam})
 	if err != nil {
 		return err
 	}
-	pred, cfg := loadedModel.Predictor, loadedModel.Config
+	if *logitsOut != "" && loadedModel.SAM == nil {
+		return usageError{"--logits-out is for SAM models (their low-resolution logits)"}
+	}
+	seg := loadedModel.Segmenter
 	loaded := time.Now()
-	emb, err := pred.Encode(ctx, img)
+	pimg := promptable.Image{Width: img.W, Height: img.H, Pix: img.Pix}
+	emb, err := seg.Embed(ctx, pimg)
 	if err != nil {
 		return err
 	}
 	encoded := time.Now()
-	prompt := sam.Prompt{Box: box, Output: sam.OutputAuto}
+	var masks []promptable.Mask
+	best := 0
 	if *multimask {
-		prompt.Output = sam.OutputMultimask
-	}
-	for _, c := range clicks {
-		label := sam.LabelNegative
-		if c.Positive {
-			label = sam.LabelPositive
+		prompt.Multimask = true
+		if masks, err = seg.Segment(ctx, emb, img.W, img.H, prompt); err != nil {
+			return err
 		}
-		prompt.Points = append(prompt.Points, sam.Point{X: c.X, Y: c.Y, Label: label})
-	}
-	res, err := pred.Predict(ctx, emb, prompt)
-	if err != nil {
-		return err
+		if len(masks) == 0 {
+			return fmt.Errorf("%s returned no mask", seg.Info().Name)
+		}
+		best = promptable.Best(masks)
+	} else {
+		m, err := promptable.SegmentOne(ctx, seg, emb, img.W, img.H, prompt)
+		if err != nil {
+			return err
+		}
+		masks = []promptable.Mask{m}
 	}
 	decoded := time.Now()
 
-	mask := res.Binary(res.Best)
+	mask := image.NewGray(image.Rect(0, 0, img.W, img.H))
+	for i, v := range masks[best].Pix {
+		if v != 0 {
+			mask.Pix[i] = 255
+		}
+	}
 	outputs := []pngOutput{{*out, mask}}
 	if *overlay != "" {
 		outputs = append(outputs, pngOutput{*overlay, drawOverlay(img, mask, clicks, box)})
@@ -159,14 +187,32 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *logitsOut != "" {
-		if err := writeLogitsNPY(*logitsOut, res.LowRes, res.IoU); err != nil {
+		if err := writeSAMLogits(ctx, loadedModel, emb, prompt, *logitsOut); err != nil {
 			return err
 		}
 	}
-	printSegmentSummary(env.stdout, cfg, res, img, *out)
+	printSegmentSummary(env.stdout, seg.Info().Name, masks, best, *out)
 	fmt.Fprintf(env.stdout, "time: load %.2fs, encode %.2fs, decode %.0fms\n",
 		loaded.Sub(start).Seconds(), encoded.Sub(loaded).Seconds(), float64(decoded.Sub(encoded).Microseconds())/1000)
 	return nil
+}
+
+// writeSAMLogits writes a SAM model's low-resolution logits and predicted
+// IoUs for the prompt (the outputs --multimask asks for, or SAM's choice).
+func writeSAMLogits(ctx context.Context, m *models.Loaded, emb promptable.Embedding, p promptable.Prompt, path string) error {
+	e, ok := models.SAMEmbedding(emb)
+	if !ok {
+		return errors.New("--logits-out: not a SAM embedding")
+	}
+	sp := models.SAMPrompt(p)
+	if !p.Multimask {
+		sp.Output = sam.OutputAuto
+	}
+	res, err := m.SAM.Predict(ctx, e, sp)
+	if err != nil {
+		return err
+	}
+	return writeLogitsNPY(path, res.LowRes, res.IoU)
 }
 
 // segmentImageLimits bound the picture segment reads: 64 Mpx in colour
@@ -260,24 +306,18 @@ func writePNGs(outputs ...pngOutput) error {
 	return nil
 }
 
-// printSegmentSummary lists the returned masks with their predicted IoU and area.
-func printSegmentSummary(w io.Writer, cfg sam.Config, res *sam.Prediction, img *imageproc.Image, out string) {
-	total := img.W * img.H
-	for i, tok := range res.Tokens {
-		area := 0
-		for _, v := range res.Masks.Mask(i) {
-			if v > res.Threshold {
-				area++
-			}
-		}
+// printSegmentSummary lists the returned masks with their score and area.
+func printSegmentSummary(w io.Writer, model string, masks []promptable.Mask, best int, out string) {
+	for i, m := range masks {
 		mark := " "
-		if i == res.Best {
+		if i == best {
 			mark = "*"
 		}
-		fmt.Fprintf(w, "%s mask token %d: predicted IoU %.3f, %d px (%.1f %% of %d×%d)\n",
-			mark, tok, res.IoU[i], area, 100*float64(area)/float64(total), img.W, img.H)
+		area, total := m.Area(), m.Width*m.Height
+		fmt.Fprintf(w, "%s mask %d: score %.3f, %d px (%.1f %% of %d×%d)\n",
+			mark, i, m.Score, area, 100*float64(area)/float64(total), m.Width, m.Height)
 	}
-	fmt.Fprintf(w, "wrote %s (mask token %d, model %s)\n", out, res.Tokens[res.Best], cfg.Name)
+	fmt.Fprintf(w, "wrote %s (mask %d, model %s)\n", out, best, model)
 }
 
 // click is one point prompt in original-image pixels.
@@ -338,19 +378,6 @@ func parseBox(s string) ([4]float64, error) {
 		return b, fmt.Errorf("box %q: want x0 < x1 and y0 < y1 (top-left corner first)", s)
 	}
 	return b, nil
-}
-
-// checkInside reports prompts that lie outside a w×h image.
-func checkInside(clicks []click, box *[4]float64, w, h int) error {
-	for i, c := range clicks {
-		if c.X < 0 || c.Y < 0 || c.X >= float64(w) || c.Y >= float64(h) {
-			return fmt.Errorf("point %d (%g, %g) lies outside the %d×%d (W×H) image", i+1, c.X, c.Y, w, h)
-		}
-	}
-	if box != nil && (box[0] < 0 || box[1] < 0 || box[2] > float64(w) || box[3] > float64(h)) {
-		return fmt.Errorf("box (%g, %g, %g, %g) reaches outside the %d×%d (W×H) image", box[0], box[1], box[2], box[3], w, h)
-	}
-	return nil
 }
 
 // overlayColors are the colours of the overlay picture.

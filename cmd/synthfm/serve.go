@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/models"
 	"github.com/synthfm/synthfm/server"
 )
@@ -48,8 +47,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
 	d := server.DefaultConfig()
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one; a bare :PORT, 0.0.0.0 or [::] listens on every interface, with a warning)")
-	model := fs.String("model", "sam", "model: sam (weights from --checkpoint), baseline (the evaluation's region growing) or flood-fill (classical flood fill)")
-	ckpt := fs.String("checkpoint", "", "SAM weights, .pth or .safetensors (default: the built-in model)")
+	model := fs.String("model", "default", "model to serve: "+models.RegistryHelp()+"; flood-fill: a classical flood fill (for testing)")
+	ckpt := fs.String("checkpoint", "", "weights file, the same as --model FILE (kept for --model sam --checkpoint F)")
 	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: recognised from the checkpoint)")
 	medsam := fs.Bool("medsam", false, "feed images scaled to [0,1] (MedSAM checkpoints) instead of SAM's mean/std normalisation")
 	dataDir := fs.String("data", "", "folder for uploaded images (default: a new temporary folder, removed at exit)")
@@ -144,26 +143,33 @@ func warnIfExposed(log *slog.Logger, addr net.Addr) {
 		"addr", addr.String(), "reachable_at", strings.Join(where, ", "))
 }
 
-// loadModel returns the segmenter a serve command asked for.
+// loadModel returns the segmenter a serve command asked for, through the
+// models registry ("sam" with --checkpoint is the older spelling of
+// --model FILE; "sam" alone is the built-in model, as it always was).
 func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (server.Segmenter, error) {
+	name := kind
 	switch strings.ToLower(kind) {
-	case "flood-fill", "floodfill", "baseline":
+	case "flood-fill", "floodfill":
 		if ckpt != "" || config != "" || medsam {
-			return nil, usageError{"--checkpoint, --model-config and --medsam are for --model sam"}
-		}
-		if kind == "baseline" {
-			return server.NewEvalModel(baseline.NewRegionGrow(), "the evaluation's baseline: seeded region growing from the clicks"), nil
+			return nil, usageError{"--checkpoint, --model-config and --medsam are for weights files"}
 		}
 		return server.NewFloodFill(), nil
-	case "sam":
-		if ckpt == "" && config != "" {
-			return nil, usageError{"--model-config needs --checkpoint"}
+	case "sam", "default", "":
+		name = models.Default
+		if ckpt != "" {
+			name = ckpt
 		}
-		m, err := models.Load(ctx, models.Spec{Checkpoint: ckpt, Config: config, MedSAM: medsam})
-		if err != nil {
-			return nil, err
+	default:
+		if ckpt != "" {
+			return nil, usageError{fmt.Sprintf("--checkpoint goes with --model default or sam, not %q", kind)}
 		}
-		return server.NewSAM(m.Predictor), nil
 	}
-	return nil, usageError{fmt.Sprintf("unknown --model %q: use sam, baseline or flood-fill", kind)}
+	if name == models.Default && config != "" {
+		return nil, usageError{"--model-config needs a weights file (--model FILE)"}
+	}
+	m, err := models.Load(ctx, models.Spec{Model: name, Config: config, MedSAM: medsam})
+	if err != nil {
+		return nil, err
+	}
+	return m.Segmenter, nil
 }

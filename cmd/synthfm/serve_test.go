@@ -92,9 +92,9 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--help"}, 0, "Example:"},
 		{[]string{"serve", "--cache-mb", "0", "--model", "flood-fill"}, 2, "--cache-mb must be positive"},
 		{[]string{"serve", "--addr", "8000", "--model", "flood-fill"}, 2, "want HOST:PORT"},
-		{[]string{"serve", "--model", "unet"}, 2, "unknown --model"},
-		{[]string{"serve", "--model", "flood-fill", "--checkpoint", "x.pth"}, 2, "are for --model sam"},
-		{[]string{"serve", "--model", "flood-fill", "--medsam"}, 2, "are for --model sam"},
+		{[]string{"serve", "--model", "unet"}, 1, "unknown model"},
+		{[]string{"serve", "--model", "flood-fill", "--checkpoint", "x.pth"}, 2, "are for weights files"},
+		{[]string{"serve", "--model", "flood-fill", "--medsam"}, 2, "are for weights files"},
 		{[]string{"serve", "extra"}, 2, "unexpected argument"},
 		{[]string{"serve", "--checkpoint", "/nonexistent/sam.pth", "--addr", "127.0.0.1:0"}, 1, "sam.pth"},
 	} {

@@ -1,8 +1,10 @@
-package server
+package models
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/synthfm/synthfm/promptable"
 
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
@@ -31,9 +33,9 @@ type samEmbedding struct{ e *sam.Embedding }
 func (e samEmbedding) SizeBytes() int64 { return e.e.SizeBytes() }
 
 // Info describes the model.
-func (s *SAM) Info() ModelInfo {
+func (s *SAM) Info() promptable.ModelInfo {
 	cfg := s.p.Config()
-	return ModelInfo{
+	return promptable.ModelInfo{
 		Name:        s.name,
 		Description: fmt.Sprintf("Segment Anything (%s: ViT depth %d, width %d), input %d px", cfg.Name, cfg.Depth, cfg.EmbedDim, cfg.ImgSize),
 		InputSize:   cfg.ImgSize,
@@ -42,7 +44,7 @@ func (s *SAM) Info() ModelInfo {
 }
 
 // Embed encodes an image (the slow step).
-func (s *SAM) Embed(ctx context.Context, img Image) (Embedding, error) {
+func (s *SAM) Embed(ctx context.Context, img promptable.Image) (promptable.Embedding, error) {
 	im, err := imageproc.NewImageFromPix(img.Height, img.Width, img.Pix)
 	if err != nil {
 		return nil, err
@@ -56,7 +58,7 @@ func (s *SAM) Embed(ctx context.Context, img Image) (Embedding, error) {
 
 // Segment decodes a prompt: the multimask outputs (mask tokens 1..3) or the
 // single-mask output (token 0), as SamPredictor.predict returns them.
-func (s *SAM) Segment(ctx context.Context, emb Embedding, width, height int, p Prompt) ([]Mask, error) {
+func (s *SAM) Segment(ctx context.Context, emb promptable.Embedding, width, height int, p promptable.Prompt) ([]promptable.Mask, error) {
 	e, ok := emb.(samEmbedding)
 	if !ok {
 		return nil, fmt.Errorf("SAM: embedding of type %T is not from this model", emb)
@@ -64,6 +66,28 @@ func (s *SAM) Segment(ctx context.Context, emb Embedding, width, height int, p P
 	if g := e.e.Geometry; g.OriginalW != width || g.OriginalH != height {
 		return nil, fmt.Errorf("SAM: embedding is of a %dx%d image, prompt is for %dx%d", g.OriginalW, g.OriginalH, width, height)
 	}
+	prompt := SAMPrompt(p)
+	pr, err := s.p.Predict(ctx, e.e, prompt)
+	if err != nil {
+		return nil, err
+	}
+	masks := make([]promptable.Mask, len(pr.IoU))
+	for i := range masks {
+		pix := make([]uint8, width*height)
+		for j, v := range pr.Masks.Mask(i) {
+			if v > pr.Threshold {
+				pix[j] = 1
+			}
+		}
+		masks[i] = promptable.Mask{Width: width, Height: height, Pix: pix, Score: pr.IoU[i]}
+	}
+	return masks, nil
+}
+
+// SAMPrompt converts a prompt to SAM's (labelled points, box corners,
+// SamPredictor's single-mask or multimask output). The previous mask is not
+// passed: SAM takes its own low-resolution logits, not a binary mask.
+func SAMPrompt(p promptable.Prompt) sam.Prompt {
 	prompt := sam.Prompt{Output: sam.OutputSingle}
 	if p.Multimask {
 		prompt.Output = sam.OutputMultimask
@@ -78,19 +102,19 @@ func (s *SAM) Segment(ctx context.Context, emb Embedding, width, height int, p P
 	if b := p.Box; b != nil {
 		prompt.Box = &[4]float64{b.X0, b.Y0, b.X1, b.Y1}
 	}
-	pr, err := s.p.Predict(ctx, e.e, prompt)
-	if err != nil {
-		return nil, err
-	}
-	masks := make([]Mask, len(pr.IoU))
-	for i := range masks {
-		pix := make([]uint8, width*height)
-		for j, v := range pr.Masks.Mask(i) {
-			if v > pr.Threshold {
-				pix[j] = 1
-			}
-		}
-		masks[i] = Mask{Width: width, Height: height, Pix: pix, Score: pr.IoU[i]}
-	}
-	return masks, nil
+	return prompt
 }
+
+// SAMEmbedding returns the SAM image embedding inside an embedding made by
+// a SAM model's Embed.
+func SAMEmbedding(e promptable.Embedding) (*sam.Embedding, bool) {
+	se, ok := e.(samEmbedding)
+	return se.e, ok
+}
+
+// Predictor is the SAM predictor the model serves.
+func (s *SAM) Predictor() *sam.Predictor { return s.p }
+
+// WrapSAMEmbedding makes a SAM image embedding (computed elsewhere, or
+// synthetic in benchmarks) usable with a SAM model's Segment.
+func WrapSAMEmbedding(e *sam.Embedding) promptable.Embedding { return samEmbedding{e} }

@@ -1,12 +1,12 @@
-package server
+package models
 
 import (
 	"context"
 	"fmt"
 	"image"
-	"net/http"
 
 	"github.com/synthfm/synthfm/eval"
+	"github.com/synthfm/synthfm/promptable"
 	"github.com/synthfm/synthfm/prompts"
 )
 
@@ -36,21 +36,18 @@ type evalPrepared struct {
 func (e evalPrepared) SizeBytes() int64 { return int64(8 * e.width * e.height) }
 
 // Info describes the model.
-func (e *EvalModel) Info() ModelInfo {
-	return ModelInfo{Name: e.m.Name(), Description: e.description, Multimask: 1}
+func (e *EvalModel) Info() promptable.ModelInfo {
+	return promptable.ModelInfo{Name: e.m.Name(), Description: e.description, Multimask: 1}
 }
 
 // Embed prepares the model on the image's grey levels (the mean of red,
 // green and blue, which is the grey level itself for grey slices).
-func (e *EvalModel) Embed(ctx context.Context, img Image) (Embedding, error) {
-	if img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
-		return nil, fmt.Errorf("%s: image %dx%d has %d samples", e.m.Name(), img.Width, img.Height, len(img.Pix))
+func (e *EvalModel) Embed(ctx context.Context, img promptable.Image) (promptable.Embedding, error) {
+	grey, err := promptable.Grey(img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.m.Name(), err)
 	}
-	g := image.NewGray(image.Rect(0, 0, img.Width, img.Height))
-	for i := range g.Pix {
-		p := img.Pix[3*i : 3*i+3]
-		g.Pix[i] = uint8((int(p[0]) + int(p[1]) + int(p[2]) + 1) / 3)
-	}
+	g := &image.Gray{Pix: grey, Stride: img.Width, Rect: image.Rect(0, 0, img.Width, img.Height)}
 	p, err := e.m.Prepare(ctx, g)
 	if err != nil {
 		return nil, err
@@ -59,20 +56,20 @@ func (e *EvalModel) Embed(ctx context.Context, img Image) (Embedding, error) {
 }
 
 // Segment returns the model's mask for the clicks (rounded to pixels).
-func (e *EvalModel) Segment(ctx context.Context, emb Embedding, width, height int, p Prompt) ([]Mask, error) {
+func (e *EvalModel) Segment(ctx context.Context, emb promptable.Embedding, width, height int, p promptable.Prompt) ([]promptable.Mask, error) {
 	ep, ok := emb.(evalPrepared)
 	if !ok || ep.width != width || ep.height != height {
 		return nil, fmt.Errorf("%s: embedding of type %T is not from this model for a %dx%d image", e.m.Name(), emb, width, height)
 	}
 	if p.Box != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Msg: fmt.Sprintf("model %s takes clicks only, no box", e.m.Name())}
+		return nil, promptable.Unsupported("model %s takes clicks only, no box", e.m.Name())
 	}
 	positive := false
 	for _, pt := range p.Points {
 		positive = positive || pt.Positive
 	}
 	if !positive {
-		return nil, &Error{Status: http.StatusBadRequest, Msg: fmt.Sprintf("model %s needs at least one click on the object", e.m.Name())}
+		return nil, promptable.Unsupported("model %s needs at least one click on the object", e.m.Name())
 	}
 	clicks := make([]prompts.Click, len(p.Points))
 	for i, pt := range p.Points {
@@ -86,7 +83,7 @@ func (e *EvalModel) Segment(ctx context.Context, emb Embedding, width, height in
 	if b.Dx() != width || b.Dy() != height {
 		return nil, fmt.Errorf("%s returned a %dx%d mask for a %dx%d image", e.m.Name(), b.Dx(), b.Dy(), width, height)
 	}
-	m := Mask{Width: width, Height: height, Pix: make([]uint8, width*height)}
+	m := promptable.Mask{Width: width, Height: height, Pix: make([]uint8, width*height)}
 	for y := 0; y < height; y++ {
 		for x := 0; x < width; x++ {
 			if g.Pix[y*g.Stride+x] != 0 {
@@ -94,5 +91,5 @@ func (e *EvalModel) Segment(ctx context.Context, emb Embedding, width, height in
 			}
 		}
 	}
-	return []Mask{m}, nil
+	return []promptable.Mask{m}, nil
 }
