@@ -135,9 +135,22 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		if err := json.Unmarshal(p.Config, &saved); err != nil {
 			return Result{}, fmt.Errorf("%s: recipe: %w", ckpt, err)
 		}
+		// The run's length may change on resume (--steps); nothing else may.
+		saved.Steps = r.Steps
 		savedJSON, _ := json.MarshalIndent(saved, "", "  ")
 		if string(savedJSON) != string(recipeJSON) {
 			return Result{}, fmt.Errorf("--resume: the recipe differs from the one %s was trained with (%s)", opts.OutDir, RecipeFile)
+		}
+		if r.Steps < p.Step {
+			return Result{}, fmt.Errorf("--resume: --steps %d is fewer than the %d steps already done", r.Steps, p.Step)
+		}
+		if r.Steps != p.TotalSteps {
+			log.Info("run length changed: the learning-rate schedule follows the new horizon", "from", p.TotalSteps, "to", r.Steps)
+			p.TotalSteps, p.Schedule = r.Steps, sched
+			p.Config = recipeJSON
+			if err := writeFile(filepath.Join(opts.OutDir, RecipeFile), append(recipeJSON, '\n')); err != nil {
+				return Result{}, err
+			}
 		}
 		t.progress = p
 		log.Info("resuming", "step", p.Step, "of", p.TotalSteps)
