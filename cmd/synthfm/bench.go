@@ -26,6 +26,7 @@ type benchTarget struct {
 func benchTargets() []benchTarget {
 	return []benchTarget{
 		{"generate", "synthetic images per second per module and size, and memory over a long run", runBenchGenerate},
+		{"train", "clicknet's training step and loop (samples/s), beside PyTorch with --pytorch", runBenchTrain},
 	}
 }
 
