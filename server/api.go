@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/synthfm/synthfm/dataset"
 )
 
 // The JSON API of docs/api.md.
@@ -45,7 +47,7 @@ func (s *Server) info() InfoJSON {
 	}
 	return InfoJSON{
 		Name: "synthfm", Version: version, Model: s.model.Info(),
-		Windows: windowNames(),
+		Windows: dataset.WindowNames(),
 		Limits: LimitsJSON{
 			MaxUploadBytes: s.cfg.MaxUploadBytes, MaxFileBytes: s.cfg.MaxFileBytes, MaxFiles: s.cfg.MaxFiles,
 			MaxVoxels: s.cfg.MaxVoxels, MaxSlicePixels: s.cfg.MaxSlicePixels, MaxPoints: s.cfg.MaxPoints,
@@ -148,7 +150,7 @@ func windowFor(sess *Session, name string) (Window, error) {
 	if name == "" {
 		return sess.Window, nil
 	}
-	w, err := parseWindow(name)
+	w, err := dataset.ParseNamedWindow(name)
 	if err != nil {
 		return Window{}, &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	}

@@ -19,6 +19,10 @@ import (
 	"github.com/synthfm/synthfm/medimg"
 )
 
+// Window is how an image's values become the grey levels the model sees
+// (package dataset's windowing, shared with synthfm segment).
+type Window = dataset.Window
+
 // Session is one uploaded image and the work done on it. Its ID is a
 // random 128-bit capability: the server lists no sessions, so a client sees
 // only the sessions whose IDs it was given.
@@ -69,7 +73,7 @@ func (s *Session) mapping(w Window) dataset.Mapping {
 	defer s.mu.Unlock()
 	m, ok := s.mappings[w.Name]
 	if !ok {
-		m = mappingFor(s.Volume, w)
+		m = w.Mapping(s.Volume)
 		s.mappings[w.Name] = m
 	}
 	return m
@@ -84,7 +88,7 @@ func (s *Session) renderFrom(v *medimg.Volume, k int, w Window) (Image, error) {
 	if n := v.Size[2]; k < 0 || k >= n {
 		return Image{}, errorf(http.StatusBadRequest, "slice %d is outside the image's %d slices (0 to %d)", k, n, n-1)
 	}
-	return renderSlice(v, k, s.mapping(w)), nil
+	return dataset.RenderSlice(v, k, s.mapping(w)), nil
 }
 
 // setLabel keeps mask (0/1 per pixel of a slice of the view) as slice k's
@@ -107,26 +111,16 @@ func (s *Session) label(k int) []uint8 {
 }
 
 // emptyLabelVolume returns a zero uint8 volume on the image's grid.
-func (s *Session) emptyLabelVolume() *medimg.Volume {
-	v := s.Volume
-	return &medimg.Volume{Size: v.Size, Channels: 1, Data: make([]float32, v.Voxels()),
-		Spacing: v.Spacing, Origin: v.Origin, Direction: v.Direction, SpacingKnown: v.SpacingKnown, DType: "uint8"}
-}
+func (s *Session) emptyLabelVolume() *medimg.Volume { return dataset.LabelVolume(s.Volume) }
 
 // labelVolume returns the kept masks (slices of the view) as a uint8
 // volume on the uploaded image's grid.
 func (s *Session) labelVolume() *medimg.Volume {
 	out := s.emptyLabelVolume()
-	w := s.View.Size[0]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, m := range s.labels {
-		for p, x := range m {
-			if x != 0 {
-				o := s.viewToVolume.Apply([3]int{p % w, p / w, k})
-				out.Data[out.Index(o[0], o[1], o[2], 0)] = 1
-			}
-		}
+		dataset.SetViewSlice(out, s.viewToVolume, k, s.View.Size[0], m)
 	}
 	return out
 }
@@ -286,7 +280,7 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	if err := st.checkVolume(vol); err != nil {
 		return nil, nil, err
 	}
-	view, toVolume, err := lpsView(vol)
+	view, toVolume, err := dataset.LPSView(vol)
 	if err != nil {
 		return nil, nil, errorf(http.StatusUnprocessableEntity, "cannot orient the image: %v", err)
 	}
@@ -300,7 +294,7 @@ func (st *sessionStore) create(r *http.Request) (*Session, *upload, error) {
 	now := time.Now()
 	lo, hi := vol.Range()
 	s := &Session{ID: id, Name: name, Created: now, Volume: vol, View: view, viewToVolume: toVolume,
-		Window: defaultWindow(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file, client: client,
+		Window: dataset.DefaultWindowFor(vol, lo), Lo: lo, Hi: hi, dir: dir, file: file, client: client,
 		bytes: bytes, lastUsed: now, labels: map[int][]uint8{}, mappings: map[string]dataset.Mapping{}}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -406,21 +400,6 @@ func (st *sessionStore) evictLocked(s *Session, reason, forClient string) {
 	s.mu.Unlock()
 	st.cfg.Logger.Info("session evicted", "session", s.ID, "reason", reason, "owner", s.client, "for", forClient, "idle", idle.Round(time.Second))
 	st.dropLocked(s)
-}
-
-// lpsView returns the volume reoriented to LPS and the map from its voxel
-// indices to the volume's.
-func lpsView(vol *medimg.Volume) (*medimg.Volume, medimg.IndexMap, error) {
-	identity := medimg.IndexMap{M: [3][3]int{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}
-	view, err := medimg.ToLPS(vol)
-	if err != nil || view == vol {
-		return vol, identity, err
-	}
-	m, err := medimg.NewIndexMap(view, vol)
-	if err != nil {
-		return nil, medimg.IndexMap{}, err
-	}
-	return view, m, nil
 }
 
 // relative removes the data folder's path from a message.

@@ -61,37 +61,6 @@ func TestSegmentUnwritableOutputsLeaveNothing(t *testing.T) {
 	}
 }
 
-// The mask and the overlay are written together: an overlay that cannot be
-// written means no mask either, and no temporary file; a failure after the
-// mask is in place (the overlay's path became a folder meanwhile) says
-// which file was written.
-func TestWritePNGsAllOrNothing(t *testing.T) {
-	img := image.NewGray(image.Rect(0, 0, 8, 8))
-	dir := t.TempDir()
-	mask := filepath.Join(dir, "mask.png")
-	err := writePNGs(pngOutput{mask, img}, pngOutput{filepath.Join(dir, "gone", "over.png"), img})
-	if err == nil || !strings.Contains(err.Error(), "over.png") {
-		t.Fatalf("overlay in a missing folder: %v", err)
-	}
-	if got := dirNames(t, dir); len(got) != 0 {
-		t.Fatalf("files left after a failed write: %v", got)
-	}
-	folder := filepath.Join(dir, "over.png")
-	if err := os.Mkdir(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	err = writePNGs(pngOutput{mask, img}, pngOutput{folder, img})
-	if err == nil || !strings.Contains(err.Error(), "wrote "+mask+" but not "+folder) {
-		t.Fatalf("overlay path a folder: %v", err)
-	}
-	if got := dirNames(t, dir); !slices.Equal(got, []string{"mask.png", "over.png"}) {
-		t.Errorf("files: %v (want the mask and the folder, no temporary file)", got)
-	}
-	if got := dirNames(t, folder); len(got) != 0 {
-		t.Errorf("files in the folder: %v", got)
-	}
-}
-
 // Issue 12 item 8: `train --steps 0` silently ran the recipe's steps.
 func TestTrainStepsZeroIsAnError(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -21,6 +22,9 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 
+	"github.com/synthfm/synthfm/dataset"
+	"github.com/synthfm/synthfm/internal/atomicfile"
+	"github.com/synthfm/synthfm/internal/overlay"
 	"github.com/synthfm/synthfm/medimg"
 	"github.com/synthfm/synthfm/models"
 	"github.com/synthfm/synthfm/promptable"
@@ -33,9 +37,24 @@ Segments one image with a Segment Anything model (SAM, MedSAM, or weights
 exported by synthfm) from clicks and/or a box, and writes the mask as a PNG
 of the image's size (255 inside, 0 outside).
 
---image takes PNG, JPEG, TIFF, BMP or GIF; grey images are replicated to
-RGB and 16-bit ones reduced to their high byte, so window medical images to
-8 bits first.
+--image takes a picture (PNG, JPEG, TIFF, BMP or GIF: grey pictures are
+replicated to RGB and 16-bit ones reduced to their high byte) or any image
+synthfm serve and eval read: NIfTI (.nii, .nii.gz), NRRD, GIPL, NumPy
+(.npy, .npz#key) or DICOM (a file, or a folder holding one series). A
+volume is sliced as the web page shows it (axial planes of the image turned
+to LPS: the patient's right on the left, anterior at the top): --slice N
+picks the plane, by default the middle one, and the clicks and the box are
+pixels of that plane. --window sets how its values become grey levels: a CT
+preset (soft-tissue, lung, brain, bone, liver), LEVEL,WIDTH in HU, auto
+(MedSAM's clipping to the 0.5–99.5 percentiles, for MR and other
+modalities) or none; by default none for 8-bit images, soft-tissue for CT
+(values reaching -500) and auto otherwise. With --window a picture is read
+as such an image too (a 16-bit PNG windowed instead of cut to 8 bits).
+
+--out ending in .nii or .nii.gz receives the mask as a NIfTI label volume
+on the input's grid (size, spacing, origin and direction), 1 in the
+segmented slice and 0 elsewhere; any other --out receives a PNG of the
+plane.
 
 --checkpoint takes a .pth file as released (torch.save) or a .safetensors
 file with SAM's state_dict names. --model-config names the architecture:
@@ -69,14 +88,16 @@ Example:
       --box 40,60,200,220 --out mask.png`
 
 func runSegment(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "segment", "[--checkpoint F [--model-config F]] --image IMG --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png [--overlay over.png] [--logits-out F.npy]", segmentHelp)
+	fs := newFlagSet(env, "segment", "[--checkpoint F [--model-config F]] --image IMG [--slice N] [--window W] --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png|mask.nii.gz [--overlay over.png] [--logits-out F.npy]", segmentHelp)
 	modelName := fs.String("model", models.Default, "model: "+models.RegistryHelp())
 	ckpt := fs.String("checkpoint", "", "weights file, the same as --model FILE")
 	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: the .json next to the checkpoint, else recognised from the tensors)")
-	imagePath := fs.String("image", "", "image to segment: PNG, JPEG, TIFF, BMP or GIF (required)")
+	imagePath := fs.String("image", "", "image to segment: a picture (PNG, JPEG, TIFF, BMP, GIF) or a volume (NIfTI, NRRD, GIPL, NumPy, DICOM file or series folder) (required)")
+	sliceFlag := fs.Int("slice", 0, "axial slice of a volume to segment (default: the middle one)")
+	windowFlag := fs.String("window", "", "grey levels of a volume: "+strings.Join(dataset.WindowNames(), ", ")+" or LEVEL,WIDTH (default: none for 8-bit, soft-tissue for CT, auto otherwise)")
 	pointsFlag := fs.String("points", "", `clicks "x,y,label;..." in image pixels, label 1 foreground, 0 background`)
 	boxFlag := fs.String("box", "", "box x0,y0,x1,y1 in image pixels")
-	out := fs.String("out", "", "mask PNG to write (required)")
+	out := fs.String("out", "", "mask to write: PNG, or NIfTI on the input's grid when it ends in .nii or .nii.gz (required)")
 	overlay := fs.String("overlay", "", "also write the image with the mask, clicks and box drawn on it (PNG)")
 	logitsOut := fs.String("logits-out", "", "also write the low-res logits (F.npy) and predicted IoUs (F_iou.npy)")
 	multimask := fs.Bool("multimask", false, "return SAM's three masks (--out gets the highest predicted IoU)")
@@ -115,10 +136,28 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	if len(clicks) == 0 && box == nil {
 		return usageError{"--points holds no click and there is no --box"}
 	}
-	img, err := readRGBImage(*imagePath)
+	slice := -1 // the middle one
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "slice" {
+			slice = *sliceFlag
+		}
+	})
+	if *sliceFlag < 0 {
+		return usageError{fmt.Sprintf("--slice %d: give a slice index from 0", *sliceFlag)}
+	}
+	var window *dataset.Window
+	if *windowFlag != "" {
+		w, err := dataset.ParseNamedWindow(*windowFlag)
+		if err != nil {
+			return usageError{"--window: " + err.Error()}
+		}
+		window = &w
+	}
+	in, err := readSegmentInput(*imagePath, slice, window)
 	if err != nil {
 		return err
 	}
+	img := in.img
 	prompt := promptable.Prompt{}
 	for _, c := range clicks {
 		prompt.Points = append(prompt.Points, promptable.Point{X: c.X, Y: c.Y, Positive: c.Positive})
@@ -126,7 +165,7 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	if box != nil {
 		prompt.Box = &promptable.Box{X0: box[0], Y0: box[1], X1: box[2], Y1: box[3]}
 	}
-	if err := prompt.Validate(img.W, img.H, promptable.MaxClicks); err != nil {
+	if err := prompt.Validate(img.Width, img.Height, promptable.MaxClicks); err != nil {
 		return usageError{err.Error()}
 	}
 
@@ -147,8 +186,7 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	seg := loadedModel.Segmenter
 	loaded := time.Now()
-	pimg := promptable.Image{Width: img.W, Height: img.H, Pix: img.Pix}
-	emb, err := seg.Embed(ctx, pimg)
+	emb, err := seg.Embed(ctx, img)
 	if err != nil {
 		return err
 	}
@@ -157,7 +195,7 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	best := 0
 	if *multimask {
 		prompt.Multimask = true
-		if masks, err = seg.Segment(ctx, emb, img.W, img.H, prompt); err != nil {
+		if masks, err = seg.Segment(ctx, emb, img.Width, img.Height, prompt); err != nil {
 			return err
 		}
 		if len(masks) == 0 {
@@ -165,7 +203,7 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		best = promptable.Best(masks)
 	} else {
-		m, err := promptable.SegmentOne(ctx, seg, emb, img.W, img.H, prompt)
+		m, err := promptable.SegmentOne(ctx, seg, emb, img.Width, img.Height, prompt)
 		if err != nil {
 			return err
 		}
@@ -173,23 +211,26 @@ func runSegment(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	decoded := time.Now()
 
-	mask := image.NewGray(image.Rect(0, 0, img.W, img.H))
+	mask := image.NewGray(image.Rect(0, 0, img.Width, img.Height))
 	for i, v := range masks[best].Pix {
 		if v != 0 {
 			mask.Pix[i] = 255
 		}
 	}
-	outputs := []pngOutput{{*out, mask}}
+	outputs := []atomicfile.File{in.maskFile(*out, mask)}
 	if *overlay != "" {
-		outputs = append(outputs, pngOutput{*overlay, drawOverlay(img, mask, clicks, box)})
+		outputs = append(outputs, pngFile(*overlay, drawOverlay(img, mask, clicks, box)))
 	}
-	if err := writePNGs(outputs...); err != nil {
+	if err := atomicfile.WriteAll(atomicfile.CrashSafe, outputs...); err != nil {
 		return err
 	}
 	if *logitsOut != "" {
 		if err := writeSAMLogits(ctx, loadedModel, emb, prompt, *logitsOut); err != nil {
 			return err
 		}
+	}
+	if in.vol != nil && in.vol.Size[2] > 1 {
+		fmt.Fprintf(env.stdout, "slice %d of %d, window %s\n", in.slice, in.view.Size[2], in.window.Name)
 	}
 	printSegmentSummary(env.stdout, seg.Info().Name, masks, best, *out)
 	fmt.Fprintf(env.stdout, "time: load %.2fs, encode %.2fs, decode %.0fms\n",
@@ -219,7 +260,104 @@ func writeSAMLogits(ctx context.Context, m *models.Loaded, emb promptable.Embedd
 // (the model sees it at 1024×1024).
 var segmentImageLimits = medimg.Limits{MaxVoxels: 3 * 64 << 20, MaxBytes: 1 << 30}
 
-// readRGBImage decodes an image file into RGB (grey images replicated).
+// segmentInput is the plane segment segments and the image it comes from.
+type segmentInput struct {
+	img promptable.Image
+	// vol is the image as read (nil for a picture read as such), view its
+	// LPS view, toVolume the map from the view's voxels to vol's, slice the
+	// view's plane img shows and window its grey levels.
+	vol, view *medimg.Volume
+	toVolume  medimg.IndexMap
+	slice     int
+	window    dataset.Window
+}
+
+// readSegmentInput reads --image: a picture as segment always has (when no
+// window is given and image.DecodeConfig knows the file), anything else
+// with medimg's registry under the command-line limits, rendered as the
+// server renders it (slice of the LPS view, window). slice -1 is the
+// middle one; window nil is the image's default.
+func readSegmentInput(path string, slice int, window *dataset.Window) (*segmentInput, error) {
+	if window == nil && isPicture(path) {
+		if slice > 0 {
+			return nil, usageError{fmt.Sprintf("--slice %d: %s is a picture, its one slice is 0", slice, path)}
+		}
+		img, err := readRGBImage(path)
+		if err != nil {
+			return nil, err
+		}
+		return &segmentInput{img: promptable.Image{Width: img.W, Height: img.H, Pix: img.Pix}}, nil
+	}
+	vol, err := medimg.NewRegistry(medimg.DefaultLimits()).Read(path)
+	if err != nil {
+		return nil, err
+	}
+	view, toVolume, err := dataset.LPSView(vol)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot orient the image: %w", path, err)
+	}
+	n := view.Size[2]
+	if slice == -1 {
+		slice = n / 2
+	}
+	if slice >= n {
+		return nil, usageError{fmt.Sprintf("--slice %d is outside the image's %d slices (0 to %d)", slice, n, n-1)}
+	}
+	in := &segmentInput{vol: vol, view: view, toVolume: toVolume, slice: slice}
+	if window != nil {
+		in.window = *window
+	} else {
+		lo, _ := vol.Range()
+		in.window = dataset.DefaultWindowFor(vol, lo)
+	}
+	in.img = dataset.RenderSlice(view, slice, in.window.Mapping(vol))
+	return in, nil
+}
+
+// isPicture reports whether path is a regular file that a picture decoder
+// (PNG, JPEG, TIFF, BMP, GIF) recognises.
+func isPicture(path string) bool {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, _, err = image.DecodeConfig(f)
+	return err == nil
+}
+
+// isNIfTIPath reports whether an output path asks for NIfTI.
+func isNIfTIPath(path string) bool {
+	p := strings.ToLower(path)
+	return strings.HasSuffix(p, ".nii") || strings.HasSuffix(p, ".nii.gz")
+}
+
+// maskFile is the output of the mask at path: a NIfTI label volume on the
+// input's grid (the segmented slice set) when path ends in .nii or
+// .nii.gz, a PNG of the plane otherwise.
+func (in *segmentInput) maskFile(path string, mask *image.Gray) atomicfile.File {
+	if !isNIfTIPath(path) {
+		return pngFile(path, mask)
+	}
+	var labels *medimg.Volume
+	if in.vol != nil {
+		labels = dataset.LabelVolume(in.vol)
+		dataset.SetViewSlice(labels, in.toVolume, in.slice, in.view.Size[0], mask.Pix)
+	} else { // a picture: its own grid, one slice
+		labels = &medimg.Volume{Size: [3]int{in.img.Width, in.img.Height, 1}, Channels: 1, Data: make([]float32, len(mask.Pix)),
+			Spacing: [3]float64{1, 1, 1}, Direction: medimg.Identity(), DType: "uint8"}
+		for i, v := range mask.Pix {
+			labels.Data[i] = float32(v / 255)
+		}
+	}
+	gz := strings.HasSuffix(strings.ToLower(path), ".gz")
+	return atomicfile.File{Path: path, Write: func(w io.Writer) error { return medimg.WriteNIfTI(w, labels, gz) }}
+}
+
+// readRGBImage decodes a picture into RGB (grey pictures replicated).
 func readRGBImage(path string) (*imageproc.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -257,53 +395,14 @@ func checkOutputFile(path string) error {
 	return nil
 }
 
-// pngOutput is a picture to write and its path.
-type pngOutput struct {
-	path string
-	img  image.Image
+// pngFile is a picture to write as PNG at path.
+func pngFile(path string, img image.Image) atomicfile.File {
+	return atomicfile.File{Path: path, Write: func(w io.Writer) error { return png.Encode(w, img) }}
 }
 
-// writePNG writes one PNG (see writePNGs).
-func writePNG(path string, img image.Image) error { return writePNGs(pngOutput{path, img}) }
-
-// writePNGs writes the pictures all or nothing as far as a CLI can: each is
-// encoded to a temporary file beside its path, and only when all are
-// complete are they renamed into place. A failure before that leaves no
-// output and no temporary file, and names the file that could not be
-// written; should a rename fail after others (rare: the folder changed
-// meanwhile), the error says which files were written.
-func writePNGs(outputs ...pngOutput) error {
-	var tmps []string
-	defer func() {
-		for _, tmp := range tmps {
-			os.Remove(tmp) // gone already once renamed
-		}
-	}()
-	for _, o := range outputs {
-		f, err := os.Create(o.path + ".tmp")
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", o.path, err)
-		}
-		tmps = append(tmps, f.Name())
-		err = png.Encode(f, o.img)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", o.path, err)
-		}
-	}
-	var written []string
-	for i, o := range outputs {
-		if err := os.Rename(tmps[i], o.path); err != nil {
-			if len(written) > 0 {
-				return fmt.Errorf("wrote %s but not %s: %w", strings.Join(written, " and "), o.path, err)
-			}
-			return fmt.Errorf("writing %s: %w", o.path, err)
-		}
-		written = append(written, o.path)
-	}
-	return nil
+// writePNG writes one PNG.
+func writePNG(path string, img image.Image) error {
+	return atomicfile.WriteAll(atomicfile.CrashSafe, pngFile(path, img))
 }
 
 // printSegmentSummary lists the returned masks with their score and area.
@@ -380,82 +479,24 @@ func parseBox(s string) ([4]float64, error) {
 	return b, nil
 }
 
-// overlayColors are the colours of the overlay picture.
-type overlayColors struct {
-	tint, outline, positive, negative, box color.NRGBA
-}
-
-func defaultOverlayColors() overlayColors {
-	return overlayColors{
-		tint:     color.NRGBA{30, 144, 255, 255}, // mask interior, blended at 40 %
-		outline:  color.NRGBA{255, 215, 0, 255},  // mask boundary
-		positive: color.NRGBA{0, 200, 0, 255},
-		negative: color.NRGBA{230, 0, 0, 255},
-		box:      color.NRGBA{255, 0, 255, 255},
+// drawOverlay paints the mask over the image (internal/overlay): the
+// interior tinted at 40 %, its boundary (mask pixels with a 4-neighbour
+// outside) in full colour, the box as a rectangle and the clicks as discs
+// (green positive, red negative) with a white rim.
+func drawOverlay(img promptable.Image, mask *image.Gray, clicks []click, box *[4]float64) *image.NRGBA {
+	out := (&imageproc.Image{H: img.Height, W: img.Width, Pix: img.Pix}).ToNRGBA()
+	o := overlay.Overlay{
+		Layers: []overlay.Layer{{Mask: mask, Tint: color.NRGBA{30, 144, 255, 255}, Alpha: 0.4, Outline: color.NRGBA{255, 215, 0, 255}}},
+		Box:    box, BoxColor: color.NRGBA{255, 0, 255, 255},
+		// A click is drawn around the centre of the pixel it falls in.
+		ClickRadius: float64(max(2, min(img.Width, img.Height)/80)), RimWidth: 1,
+		PositiveColor: color.NRGBA{0, 200, 0, 255}, NegativeColor: color.NRGBA{230, 0, 0, 255},
 	}
-}
-
-// drawOverlay paints the mask over the image: the interior tinted at 40 %,
-// its boundary (mask pixels with a 4-neighbour outside) in full colour, the
-// box as a rectangle and the clicks as discs (green positive, red negative)
-// with a white rim.
-func drawOverlay(img *imageproc.Image, mask *image.Gray, clicks []click, box *[4]float64) *image.NRGBA {
-	out := img.ToNRGBA()
-	col := defaultOverlayColors()
-	w, h := img.W, img.H
-	inside := func(x, y int) bool {
-		return x >= 0 && y >= 0 && x < w && y < h && mask.Pix[y*mask.Stride+x] != 0
-	}
-	for y := range h {
-		for x := range w {
-			if !inside(x, y) {
-				continue
-			}
-			o := out.Pix[y*out.Stride+4*x:]
-			if !inside(x-1, y) || !inside(x+1, y) || !inside(x, y-1) || !inside(x, y+1) {
-				o[0], o[1], o[2] = col.outline.R, col.outline.G, col.outline.B
-				continue
-			}
-			o[0] = blend(o[0], col.tint.R, 0.4)
-			o[1] = blend(o[1], col.tint.G, 0.4)
-			o[2] = blend(o[2], col.tint.B, 0.4)
-		}
-	}
-	if box != nil {
-		x0, y0, x1, y1 := int(box[0]), int(box[1]), int(math.Ceil(box[2]))-1, int(math.Ceil(box[3]))-1
-		for x := x0; x <= x1; x++ {
-			out.SetNRGBA(x, y0, col.box)
-			out.SetNRGBA(x, y1, col.box)
-		}
-		for y := y0; y <= y1; y++ {
-			out.SetNRGBA(x0, y, col.box)
-			out.SetNRGBA(x1, y, col.box)
-		}
-	}
-	radius := max(2, min(w, h)/80)
 	for _, c := range clicks {
-		fill := col.negative
-		if c.Positive {
-			fill = col.positive
-		}
-		cx, cy := int(c.X), int(c.Y)
-		for dy := -radius - 1; dy <= radius+1; dy++ {
-			for dx := -radius - 1; dx <= radius+1; dx++ {
-				d2 := dx*dx + dy*dy
-				switch {
-				case d2 <= radius*radius:
-					out.SetNRGBA(cx+dx, cy+dy, fill)
-				case d2 <= (radius+1)*(radius+1):
-					out.SetNRGBA(cx+dx, cy+dy, color.NRGBA{255, 255, 255, 255})
-				}
-			}
-		}
+		o.Clicks = append(o.Clicks, overlay.Click{X: math.Floor(c.X) + 0.5, Y: math.Floor(c.Y) + 0.5, Positive: c.Positive})
 	}
+	overlay.Draw(out, o)
 	return out
-}
-
-func blend(a, b uint8, alpha float64) uint8 {
-	return uint8(math.Round(float64(a)*(1-alpha) + float64(b)*alpha))
 }
 
 // iouPath is the sibling file that receives the IoU predictions next to

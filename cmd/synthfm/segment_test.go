@@ -2,7 +2,9 @@ package main
 
 import (
 	"image"
+	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,8 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/synthfm/synthfm/internal/atomicfile"
 	"github.com/synthfm/synthfm/internal/npytest"
 	"github.com/synthfm/synthfm/internal/shareddata"
+	"github.com/synthfm/synthfm/medimg"
+	"github.com/synthfm/synthfm/promptable"
 	"github.com/synthfm/synthfm/sam/imageproc"
 )
 
@@ -47,36 +52,6 @@ func TestParseBox(t *testing.T) {
 		if _, err := parseBox(in); err == nil {
 			t.Errorf("parseBox(%q) accepted", in)
 		}
-	}
-}
-
-func TestDrawOverlay(t *testing.T) {
-	img := imageproc.NewImage(20, 30)
-	for i := range img.Pix {
-		img.Pix[i] = 100
-	}
-	mask := image.NewGray(image.Rect(0, 0, 30, 20))
-	for y := 5; y < 15; y++ {
-		for x := 5; x < 15; x++ {
-			mask.Pix[y*mask.Stride+x] = 255
-		}
-	}
-	col := defaultOverlayColors()
-	out := drawOverlay(img, mask, []click{{25, 3, false}}, &[4]float64{2, 2, 18, 18})
-	if c := out.NRGBAAt(10, 10); c.R != blend(100, col.tint.R, 0.4) || c.B != blend(100, col.tint.B, 0.4) {
-		t.Errorf("interior %v not tinted", c)
-	}
-	if c := out.NRGBAAt(5, 10); c != col.outline {
-		t.Errorf("boundary pixel %v, want outline colour", c)
-	}
-	if c := out.NRGBAAt(25, 10); c.R != 100 || c.G != 100 || c.B != 100 {
-		t.Errorf("outside pixel %v changed", c)
-	}
-	if c := out.NRGBAAt(25, 3); c != col.negative {
-		t.Errorf("negative click centre %v", c)
-	}
-	if c := out.NRGBAAt(2, 9); c != col.box {
-		t.Errorf("box edge %v", c)
 	}
 }
 
@@ -253,6 +228,135 @@ func TestSegmentErrors(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
 			if code != tc.code || !strings.Contains(stderr, tc.contains) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.contains)
+			}
+		})
+	}
+}
+
+func TestDrawOverlay(t *testing.T) {
+	img := promptable.Image{Width: 30, Height: 20, Pix: slices.Repeat([]uint8{100}, 3*30*20)}
+	mask := image.NewGray(image.Rect(0, 0, 30, 20))
+	for y := 5; y < 15; y++ {
+		for x := 5; x < 15; x++ {
+			mask.Pix[y*mask.Stride+x] = 255
+		}
+	}
+	out := drawOverlay(img, mask, []click{{25.7, 3.2, false}}, &[4]float64{2, 2, 18, 18})
+	for _, tc := range []struct {
+		x, y int
+		want color.NRGBA
+	}{
+		{10, 10, color.NRGBA{72, 118, 162, 255}}, // interior: 100·0.6 + tint·0.4, rounded
+		{5, 10, color.NRGBA{255, 215, 0, 255}},   // boundary
+		{25, 10, color.NRGBA{100, 100, 100, 255}},
+		{25, 3, color.NRGBA{230, 0, 0, 255}},     // negative click, drawn at its pixel's centre
+		{25, 6, color.NRGBA{255, 255, 255, 255}}, // its rim (radius 2, rim 1)
+		{2, 9, color.NRGBA{255, 0, 255, 255}},    // box edge
+	} {
+		if got := out.NRGBAAt(tc.x, tc.y); got != tc.want {
+			t.Errorf("pixel (%d, %d) = %v, want %v", tc.x, tc.y, got, tc.want)
+		}
+	}
+}
+
+// writeTestVolume writes a 40×30×5 uint8 NIfTI volume whose third axis
+// points to the patient's feet (so its LPS view is flipped along it), with
+// a bright disc around column 20, row 15 in every slice.
+func writeTestVolume(t *testing.T, path string) *medimg.Volume {
+	t.Helper()
+	v, err := medimg.NewVolume(40, 30, 5, 1, "uint8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Spacing, v.Origin, v.SpacingKnown = [3]float64{0.8, 0.7, 2.5}, [3]float64{-12, 30.5, 100}, true
+	v.Direction[2][2] = -1
+	for k := range 5 {
+		for j := range 30 {
+			for i := range 40 {
+				if (i-20)*(i-20)+(j-15)*(j-15) <= 36 {
+					v.Data[v.Index(i, j, k, 0)] = 200
+				} else {
+					v.Data[v.Index(i, j, k, 0)] = 20
+				}
+			}
+		}
+	}
+	if err := atomicfile.Write(path, atomicfile.CrashSafe, func(w io.Writer) error { return medimg.WriteNIfTI(w, v, true) }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A NIfTI volume through the whole command: the mask is a NIfTI volume on
+// the input's grid with only the chosen slice set (view slice 1 is the
+// file's slice 3, the third axis being flipped), and a PNG --out gets the
+// plane; the middle slice is the default.
+func TestSegmentVolumeWritesNIfTIMask(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ct.nii.gz")
+	vol := writeTestVolume(t, in)
+	out := filepath.Join(dir, "mask.nii.gz")
+	code, stdout, stderr := runCLI(t, "segment", "--model", "baseline", "--image", in, "--slice", "1",
+		"--points", "20,15,1", "--out", out, "--overlay", filepath.Join(dir, "over.png"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "slice 1 of 5, window none") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	got, err := medimg.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != vol.Size || !got.SameGrid(vol, 1e-4) {
+		t.Fatalf("mask grid %v %v %v %v, want the image's %v %v %v %v", got.Size, got.Spacing, got.Origin, got.Direction, vol.Size, vol.Spacing, vol.Origin, vol.Direction)
+	}
+	for k := range 5 {
+		n := 0
+		for j := range 30 {
+			for i := range 40 {
+				if got.At(i, j, k, 0) != 0 {
+					n++
+					if vol.At(i, j, k, 0) != 200 {
+						t.Fatalf("mask voxel (%d, %d, %d) outside the disc", i, j, k)
+					}
+				}
+			}
+		}
+		if want := k == 3; (n > 0) != want {
+			t.Errorf("slice %d holds %d mask voxels; want voxels only in slice 3", k, n)
+		}
+	}
+	png := filepath.Join(dir, "mask.png")
+	if code, stdout, stderr := runCLI(t, "segment", "--model", "baseline", "--image", in, "--points", "20,15,1", "--out", png); code != 0 || !strings.Contains(stdout, "slice 2 of 5") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	if m := readMaskPNG(t, png); m.Bounds().Dx() != 40 || m.Bounds().Dy() != 30 || m.GrayAt(20, 15).Y != 255 || m.GrayAt(2, 2).Y != 0 {
+		t.Errorf("PNG mask %v: centre %d, corner %d", m.Bounds(), m.GrayAt(20, 15).Y, m.GrayAt(2, 2).Y)
+	}
+}
+
+func TestSegmentVolumeErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ct.nii.gz")
+	writeTestVolume(t, in)
+	base := []string{"segment", "--model", "baseline", "--image", in, "--points", "20,15,1", "--out", filepath.Join(dir, "m.nii")}
+	for _, tc := range []struct {
+		name, contains string
+		args           []string
+	}{
+		{"slice-outside", "--slice 5 is outside the image's 5 slices (0 to 4)", []string{"--slice", "5"}},
+		{"slice-negative", "--slice -1: give a slice index from 0", []string{"--slice", "-1"}},
+		{"window-unknown", `--window: unknown window "purple"`, []string{"--window", "purple"}},
+		{"window-width", `--window: unknown window "40,-400"`, []string{"--window", "40,-400"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append(slices.Clone(base), tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.contains) {
+				t.Errorf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr, tc.contains)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "m.nii")); err == nil {
+				t.Error("a mask was written")
 			}
 		})
 	}

@@ -49,11 +49,66 @@ func IsTemp(name string) bool { return strings.HasSuffix(name, TempSuffix) }
 // 1 MiB buffer), with durability d. The new file has mode 0644. On any
 // error the temporary file is removed and path is left as it was. Errors
 // name path and the step that failed, and wrap the cause.
-func Write(path string, d Durability, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*"+TempSuffix)
+func Write(path string, d Durability, write func(w io.Writer) error) error {
+	return WriteAll(d, File{path, write})
+}
+
+// File is one file of WriteAll: where it goes and what writes its bytes.
+type File struct {
+	Path  string
+	Write func(w io.Writer) error
+}
+
+// WriteAll writes several files together, each as Write does, so that
+// either all of them are replaced or none: every file is first written
+// completely to its temporary file, and only then are they renamed into
+// place, in order. A failure before the renames leaves every path as it was
+// and no temporary file. Should a rename fail after others succeeded (rare:
+// a folder changed meanwhile), the error says which files were written.
+func WriteAll(d Durability, files ...File) error {
+	tmps := make([]string, 0, len(files))
+	renamed := 0
+	defer func() {
+		for _, tmp := range tmps[renamed:] {
+			os.Remove(tmp)
+		}
+	}()
+	for _, f := range files {
+		tmp, err := stage(f.Path, d, f.Write)
+		if err != nil {
+			return err
+		}
+		tmps = append(tmps, tmp)
+	}
+	var written []string
+	for i, f := range files {
+		if err := os.Rename(tmps[i], f.Path); err != nil {
+			if len(written) > 0 {
+				return fmt.Errorf("wrote %s but not %s: %w", strings.Join(written, " and "), f.Path, err)
+			}
+			return fmt.Errorf("rename onto %s: %w", f.Path, err)
+		}
+		renamed++
+		written = append(written, f.Path)
+	}
+	if d == Durable {
+		synced := map[string]bool{}
+		for _, f := range files {
+			if dir := filepath.Dir(f.Path); !synced[dir] {
+				synced[dir] = true
+				syncDir(dir)
+			}
+		}
+	}
+	return nil
+}
+
+// stage writes a complete temporary file beside path and returns its name;
+// on error it removes it.
+func stage(path string, d Durability, write func(w io.Writer) error) (_ string, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+TempSuffix)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -63,34 +118,33 @@ func Write(path string, d Durability, write func(w io.Writer) error) (err error)
 	}()
 	buf := bufio.NewWriterSize(tmp, 1<<20)
 	if err = write(buf); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = buf.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if d == Durable {
 		if err = tmp.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", path, err)
+			return "", fmt.Errorf("sync %s: %w", path, err)
 		}
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
+		return "", fmt.Errorf("close %s: %w", path, err)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename onto %s: %w", path, err)
+	return tmp.Name(), nil
+}
+
+// syncDir fsyncs a folder after a rename into it. A failed folder sync only
+// weakens the rename's durability; the file itself is complete, so it is
+// not an error.
+func syncDir(dir string) {
+	if f, err := os.Open(dir); err == nil {
+		_ = f.Sync()
+		f.Close()
 	}
-	if d == Durable {
-		if f, derr := os.Open(dir); derr == nil {
-			// A failed folder sync only weakens the rename's durability;
-			// the file itself is complete, so it is not an error.
-			_ = f.Sync()
-			f.Close()
-		}
-	}
-	return nil
 }
 
 // WriteBytes is Write with the bytes given.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,37 @@ func TestTemporaryNamesAreRecognised(t *testing.T) {
 func TestWriteIntoMissingFolderFails(t *testing.T) {
 	if err := WriteBytes(filepath.Join(t.TempDir(), "no", "x"), Durable, nil); err == nil {
 		t.Error("wrote into a missing folder")
+	}
+}
+
+// WriteAll renames nothing until every file is complete: a second file that
+// cannot be written leaves the first as it was and no temporary file; a
+// rename that fails after another says which file was written.
+func TestWriteAllIsAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.png")
+	data := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	err := WriteAll(CrashSafe, File{a, data("a")}, File{filepath.Join(dir, "gone", "b.png"), data("b")})
+	if err == nil || !strings.Contains(err.Error(), "b.png") {
+		t.Fatalf("second file in a missing folder: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("%d files left after a failed WriteAll", len(entries))
+	}
+	folder := filepath.Join(dir, "b.png")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = WriteAll(Durable, File{a, data("a")}, File{folder, data("b")})
+	if err == nil || !strings.Contains(err.Error(), "wrote "+a+" but not "+folder) {
+		t.Fatalf("second path a folder: %v", err)
+	}
+	if got, _ := os.ReadFile(a); string(got) != "a" {
+		t.Errorf("first file holds %q", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d entries, want a.png and the folder (no temporary file)", len(entries))
 	}
 }

@@ -1,29 +1,28 @@
-package server
+package dataset
 
 import (
 	"testing"
 
-	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/medimg"
 )
 
-func TestWindowPresetsAreTheDatasetPackages(t *testing.T) {
-	for _, name := range dataset.WindowPresets() {
-		w, err := parseWindow(name)
+func TestNamedWindowPresets(t *testing.T) {
+	for _, name := range WindowPresets() {
+		w, err := ParseNamedWindow(name)
 		if err != nil || w.Mode != "ct" || w.Width <= 0 {
 			t.Errorf("preset %q: %+v %v", name, w, err)
 		}
 	}
-	w, err := parseWindow(dataset.DefaultWindow)
+	w, err := ParseNamedWindow(DefaultWindow)
 	if err != nil || w.Level != 40 || w.Width != 400 {
 		t.Errorf("default CT window %+v %v, want level 40 width 400 (method.md §6)", w, err)
 	}
-	if w, err := parseWindow(" -600, 1500 "); err != nil || w.Name != "-600,1500" || w.Level != -600 || w.Width != 1500 {
+	if w, err := ParseNamedWindow(" -600, 1500 "); err != nil || w.Name != "-600,1500" || w.Level != -600 || w.Width != 1500 {
 		t.Errorf("custom window: %+v %v", w, err)
 	}
 	for _, bad := range []string{"", "purple", "40", "40,-1", "40,abc"} {
-		if _, err := parseWindow(bad); err == nil {
-			t.Errorf("parseWindow(%q) accepted", bad)
+		if _, err := ParseNamedWindow(bad); err == nil {
+			t.Errorf("ParseNamedWindow(%q) accepted", bad)
 		}
 	}
 }
@@ -37,9 +36,9 @@ func TestDefaultWindowFollowsTheImage(t *testing.T) {
 	for _, tc := range []struct {
 		v    *medimg.Volume
 		want string
-	}{{u8, "none"}, {ct, dataset.DefaultWindow}, {mr, "auto"}} {
+	}{{u8, "none"}, {ct, DefaultWindow}, {mr, "auto"}} {
 		lo, _ := tc.v.Range()
-		if got := defaultWindow(tc.v, lo).Name; got != tc.want {
+		if got := DefaultWindowFor(tc.v, lo).Name; got != tc.want {
 			t.Errorf("%s volume: default window %q, want %q", tc.v.DType, got, tc.want)
 		}
 	}
@@ -51,8 +50,8 @@ func TestRenderSliceByHand(t *testing.T) {
 	// to trunc((clip(x) + 160) / 400 · 255).
 	v, _ := medimg.NewVolume(3, 2, 2, 1, "int16")
 	copy(v.Data[6:], []float32{-1000, -160, 40, 240, 1000, 140})
-	w, _ := parseWindow("40,400")
-	img := renderSlice(v, 1, mappingFor(v, w))
+	w, _ := ParseNamedWindow("40,400")
+	img := RenderSlice(v, 1, w.Mapping(v))
 	want := []uint8{0, 0, 127, 255, 255, 191}
 	for p, g := range want {
 		if img.Pix[3*p] != g || img.Pix[3*p+1] != g || img.Pix[3*p+2] != g {
@@ -62,7 +61,7 @@ func TestRenderSliceByHand(t *testing.T) {
 	// Colour pictures keep their colours whatever the window.
 	rgb, _ := medimg.NewVolume(2, 1, 1, 3, "uint8")
 	copy(rgb.Data, []float32{255, 0, 10, 1, 2, 3})
-	img = renderSlice(rgb, 0, mappingFor(rgb, w))
+	img = RenderSlice(rgb, 0, w.Mapping(rgb))
 	for i, x := range []uint8{255, 0, 10, 1, 2, 3} {
 		if img.Pix[i] != x {
 			t.Fatalf("RGB sample %d = %d, want %d", i, img.Pix[i], x)
