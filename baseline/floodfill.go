@@ -3,6 +3,8 @@ package baseline
 import (
 	"context"
 	"fmt"
+
+	"github.com/synthfm/synthfm/promptable"
 )
 
 // FloodFill is a classical promptable segmenter that needs no checkpoint:
@@ -11,41 +13,29 @@ import (
 // the same way that are taken out, and a box confines the result. It is
 // what `synthfm serve --model flood-fill` serves (the counterpart of the
 // flood-fill tools of image editors), and its masks can be predicted by
-// hand, which the server's tests rely on. It is safe for concurrent use.
+// hand, which the server's tests rely on. It is a promptable.Segmenter,
+// safe for concurrent use.
 type FloodFill struct {
 	// Tolerances are the grey-level tolerances of the three multimask
 	// outputs, tightest first; a single-mask prompt uses the middle one.
 	Tolerances [3]float64
 }
 
+var _ promptable.Segmenter = (*FloodFill)(nil)
+
 // NewFloodFill returns a flood-fill segmenter with tolerances 8, 24 and 48
 // grey levels.
 func NewFloodFill() *FloodFill { return &FloodFill{Tolerances: [3]float64{8, 24, 48}} }
 
+// Info describes the segmenter: "flood-fill", one mask per tolerance for a
+// multimask prompt.
+func (f *FloodFill) Info() promptable.ModelInfo {
+	return promptable.ModelInfo{Name: "flood-fill", Description: f.Description(), Multimask: len(f.Tolerances)}
+}
+
 // Description is one line for people.
 func (f *FloodFill) Description() string {
 	return fmt.Sprintf("classical flood fill from the clicks (grey-level tolerances %g, %g, %g)", f.Tolerances[0], f.Tolerances[1], f.Tolerances[2])
-}
-
-// FloodPoint is a click in pixel coordinates: X is the column, Y the row.
-type FloodPoint struct {
-	X, Y     float64
-	Positive bool
-}
-
-// FloodPrompt is what the flood fill is asked: clicks, an optional box
-// (x0, y0, x1, y1, corners included) and whether to return one mask per
-// tolerance.
-type FloodPrompt struct {
-	Points    []FloodPoint
-	Box       *[4]float64
-	Multimask bool
-}
-
-// FloodMask is one mask (Pix[y*width+x] is 1 inside) and its score.
-type FloodMask struct {
-	Pix   []uint8
-	Score float32
 }
 
 // GreyImage is the flood fill's encoding of an image: its grey levels.
@@ -57,47 +47,55 @@ type GreyImage struct {
 // SizeBytes is the memory the encoding holds.
 func (g *GreyImage) SizeBytes() int64 { return int64(4 * len(g.Grey)) }
 
-// Embed turns an 8-bit RGB image (pix[3*(y*width+x)+c]) into grey levels,
-// the mean of red, green and blue.
-func (f *FloodFill) Embed(ctx context.Context, width, height int, pix []uint8) (*GreyImage, error) {
+// Embed turns the image into grey levels (a *GreyImage), the mean of red,
+// green and blue.
+func (f *FloodFill) Embed(ctx context.Context, img promptable.Image) (promptable.Embedding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if width <= 0 || height <= 0 || len(pix) != 3*width*height {
-		return nil, fmt.Errorf("flood fill: image %dx%d has %d samples, want %d", width, height, len(pix), 3*width*height)
+	if img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
+		return nil, fmt.Errorf("flood fill: image %dx%d has %d samples, want %d", img.Width, img.Height, len(img.Pix), 3*img.Width*img.Height)
 	}
-	g := &GreyImage{Width: width, Height: height, Grey: make([]float32, width*height)}
+	g := &GreyImage{Width: img.Width, Height: img.Height, Grey: make([]float32, img.Width*img.Height)}
 	for i := range g.Grey {
-		p := pix[3*i : 3*i+3]
+		p := img.Pix[3*i : 3*i+3]
 		g.Grey[i] = (float32(p[0]) + float32(p[1]) + float32(p[2])) / 3
 	}
 	return g, nil
 }
 
-// Segment floods from the prompt's points at each tolerance. A prompt with
-// a box and no positive point seeds from the box's centre. The score of a
+// Segment floods from the prompt's points at each tolerance (the middle
+// one for a single-mask prompt). A prompt with a box and no positive point
+// seeds from the box's centre; a previous mask is not used. The score of a
 // mask is its stability: the intersection over union of the regions grown
 // at the tolerance and at twice the tolerance.
-func (f *FloodFill) Segment(ctx context.Context, g *GreyImage, p FloodPrompt) ([]FloodMask, error) {
+func (f *FloodFill) Segment(ctx context.Context, emb promptable.Embedding, width, height int, p promptable.Prompt) ([]promptable.Mask, error) {
+	g, ok := emb.(*GreyImage)
+	if !ok {
+		return nil, fmt.Errorf("flood fill: embedding of type %T is not from this segmenter", emb)
+	}
+	if g.Width != width || g.Height != height {
+		return nil, fmt.Errorf("flood fill: embedding is %dx%d, prompt is for %dx%d", g.Width, g.Height, width, height)
+	}
 	tols := f.Tolerances[:]
 	if !p.Multimask {
 		tols = tols[1:2]
 	}
-	masks := make([]FloodMask, 0, len(tols))
+	masks := make([]promptable.Mask, 0, len(tols))
 	for _, t := range tols {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		m := g.region(p, t)
 		wide := g.region(p, 2*t)
-		masks = append(masks, FloodMask{Pix: m, Score: float32(iou(m, wide))})
+		masks = append(masks, promptable.Mask{Width: width, Height: height, Pix: m, Score: float32(iou(m, wide))})
 	}
 	return masks, nil
 }
 
 // region grows the mask of prompt p at tolerance tol.
-func (g *GreyImage) region(p FloodPrompt, tol float64) []uint8 {
-	var pos, neg []FloodPoint
+func (g *GreyImage) region(p promptable.Prompt, tol float64) []uint8 {
+	var pos, neg []promptable.Point
 	for _, pt := range p.Points {
 		if pt.Positive {
 			pos = append(pos, pt)
@@ -107,9 +105,9 @@ func (g *GreyImage) region(p FloodPrompt, tol float64) []uint8 {
 	}
 	x0, y0, x1, y1 := 0, 0, g.Width-1, g.Height-1
 	if b := p.Box; b != nil {
-		x0, y0, x1, y1 = int(b[0]), int(b[1]), int(b[2]), int(b[3])
+		x0, y0, x1, y1 = int(b.X0), int(b.Y0), int(b.X1), int(b.Y1)
 		if len(pos) == 0 {
-			pos = []FloodPoint{{X: (b[0] + b[2]) / 2, Y: (b[1] + b[3]) / 2, Positive: true}}
+			pos = []promptable.Point{{X: (b.X0 + b.X1) / 2, Y: (b.Y0 + b.Y1) / 2, Positive: true}}
 		}
 	}
 	in := make([]uint8, len(g.Grey))
@@ -126,7 +124,7 @@ func (g *GreyImage) region(p FloodPrompt, tol float64) []uint8 {
 
 // flood marks in mask the 4-connected pixels inside the rectangle whose grey
 // level is within tol of each seed's.
-func (g *GreyImage) flood(mask []uint8, seeds []FloodPoint, tol float64, x0, y0, x1, y1 int) {
+func (g *GreyImage) flood(mask []uint8, seeds []promptable.Point, tol float64, x0, y0, x1, y1 int) {
 	var stack []int
 	for _, s := range seeds {
 		sx, sy := int(s.X), int(s.Y)

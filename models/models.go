@@ -27,8 +27,9 @@ import (
 
 // Names of the models every command accepts besides a weights file.
 const (
-	Default  = "default"  // the built-in model (models/builtin)
-	Baseline = "baseline" // the classical seeded region growing of package baseline
+	Default   = "default"    // the built-in model (models/builtin)
+	Baseline  = "baseline"   // the classical seeded region growing of package baseline
+	FloodFill = "flood-fill" // the classical flood fill of package baseline
 )
 
 // Entry is one model of the registry, for --help texts and /api/info.
@@ -41,6 +42,7 @@ func Registry() []Entry {
 	return []Entry{
 		{Default, "the built-in SynthFM model (clicknet, trained on synthetic images only; nothing to download)"},
 		{Baseline, "classical seeded region growing from the clicks (the evaluation's floor)"},
+		{FloodFill, "classical flood fill from the clicks, masks predictable by hand (for testing)"},
 		{"FILE", "weights: .safetensors or .pth; a clicknet model when the .json beside it says \"family\": \"clicknet\", else SAM/MedSAM (architecture from --model-config, the .json beside it, or vit_b/l/h recognised)"},
 	}
 }
@@ -59,7 +61,8 @@ func RegistryHelp() string {
 
 // Spec says which model to load.
 type Spec struct {
-	// Model is a registry name (Default, Baseline; "" means Default) or a
+	// Model is a registry name (Default, Baseline, FloodFill; "" means
+	// Default) or a
 	// weights file (.safetensors or .pth).
 	Model string
 	// Config is a SAM checkpoint's architecture: "vit_b", "vit_l", "vit_h"
@@ -101,6 +104,11 @@ func Load(ctx context.Context, spec Spec) (*Loaded, error) {
 		}
 		return &Loaded{Segmenter: NewEvalModel(baseline.NewRegionGrow(), "seeded region growing from the clicks (the evaluation's baseline)"),
 			Name: Baseline, Source: "package baseline"}, nil
+	case spec.Model == FloodFill:
+		if spec.Config != "" || spec.MedSAM {
+			return nil, errors.New("--model-config and --medsam are for SAM checkpoints")
+		}
+		return &Loaded{Segmenter: baseline.NewFloodFill(), Name: FloodFill, Source: "package baseline"}, nil
 	case spec.IsDefault():
 		if spec.Config != "" || spec.MedSAM {
 			return nil, errors.New("--model-config and --medsam need a SAM checkpoint (the built-in model has its own architecture)")

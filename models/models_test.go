@@ -138,7 +138,13 @@ func TestLoadNamesAndErrors(t *testing.T) {
 	if err != nil || m.Name != Baseline || m.Segmenter == nil {
 		t.Fatalf("baseline: %v %+v", err, m)
 	}
-	if _, err := Load(ctx, Spec{Model: "no-such-model"}); err == nil || !strings.Contains(err.Error(), "baseline") {
+	if m, err := Load(ctx, Spec{Model: FloodFill}); err != nil || m.Name != FloodFill || m.Segmenter.Info().Name != FloodFill || m.Segmenter.Info().Multimask != 3 {
+		t.Fatalf("flood-fill: %v %+v", err, m)
+	}
+	if _, err := Load(ctx, Spec{Model: FloodFill, MedSAM: true}); err == nil {
+		t.Error("flood-fill took --medsam")
+	}
+	if _, err := Load(ctx, Spec{Model: "no-such-model"}); err == nil || !strings.Contains(err.Error(), "baseline") || !strings.Contains(err.Error(), FloodFill) {
 		t.Errorf("unknown name: err = %v, want one naming the known models", err)
 	}
 	if _, err := Load(ctx, Spec{Model: t.TempDir()}); err == nil {

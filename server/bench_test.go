@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/sam"
 	"github.com/synthfm/synthfm/sam/imageproc"
@@ -88,9 +89,9 @@ func benchDecode(b *testing.B, model Segmenter, img Image) {
 	}
 }
 
-func BenchmarkFloodFillDecode512(b *testing.B) { benchDecode(b, NewFloodFill(), bigScene()) }
+func BenchmarkFloodFillDecode512(b *testing.B) { benchDecode(b, baseline.NewFloodFill(), bigScene()) }
 func BenchmarkFloodFillClickHTTP512(b *testing.B) {
-	benchClick(b, NewFloodFill(), bigScene())
+	benchClick(b, baseline.NewFloodFill(), bigScene())
 }
 
 // randomSAM returns a SAM of a preset architecture with seeded random

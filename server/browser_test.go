@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // findChromium returns Debian's chromium (or another Chrome) or skips.
@@ -107,7 +109,7 @@ func (p *page) waitReady(what string) {
 // the page draws on its canvas each time against the shapes' true areas.
 func TestWebPageSegmentsInHeadlessChromium(t *testing.T) {
 	findChromium(t)
-	srv, ts := testServer(t, NewFloodFill(), nil)
+	srv, ts := testServer(t, baseline.NewFloodFill(), nil)
 	img, disc, square := sceneImage()
 	file := filepath.Join(t.TempDir(), "scene.png")
 	if err := os.WriteFile(file, pngBytes(t, img), 0o600); err != nil {
@@ -163,7 +165,7 @@ func TestWebPageSegmentsInHeadlessChromium(t *testing.T) {
 // checks the label volume the NIfTI download gives.
 func TestWebPageVolumeSlices(t *testing.T) {
 	findChromium(t)
-	srv, ts := testServer(t, NewFloodFill(), nil)
+	srv, ts := testServer(t, baseline.NewFloodFill(), nil)
 	data, vol, inBall := ballVolume(t)
 	file := filepath.Join(t.TempDir(), "ball.nii.gz")
 	if err := os.WriteFile(file, data, 0o600); err != nil {

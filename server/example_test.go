@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // The example picture is a PNG of the generator that opens as a session.
 func TestExamplePictureOpens(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	status, body := do(t, "GET", ts.URL+"/api/example", "", nil)
 	if status != 200 {
 		t.Fatalf("GET /api/example: %d %s", status, body)
@@ -33,7 +35,7 @@ func TestExamplePictureOpens(t *testing.T) {
 // own.
 func TestWebPageTryAnExample(t *testing.T) {
 	findChromium(t)
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	p := openPage(t, ts.URL)
 	p.do(chromedp.Click("#example"))
 	p.waitReady("example ready")

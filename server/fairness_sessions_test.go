@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // clientFrom returns an HTTP client whose connections leave from the
@@ -77,7 +79,7 @@ func statusOf(t testing.TB, c *http.Client, url string) int {
 // Issue 12 item 6: 64 uploads from one client filled every session place
 // for the hour-long TTL, and a second client got 503.
 func TestFairnessOneClientCannotLockOutAnother(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), nil)
+	srv, ts := testServer(t, baseline.NewFloodFill(), nil)
 	a := clientFrom(t, ts.URL, "127.0.0.1")
 	b := clientFrom(t, ts.URL, "127.0.0.2")
 	limit := srv.cfg.MaxSessionsPerClient
@@ -114,7 +116,7 @@ func TestFairnessOneClientCannotLockOutAnother(t *testing.T) {
 // At the server's limit, the client holding the most sessions gives its
 // least recently used one back: a light client keeps its session.
 func TestFairnessServerLimitEvictsTheHeaviestClientsOldest(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), func(c *Config) {
+	srv, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) {
 		c.MaxSessions = 4
 		c.MaxSessionsPerClient = 3
 	})
@@ -149,7 +151,7 @@ func TestFairnessServerLimitEvictsTheHeaviestClientsOldest(t *testing.T) {
 // A client whose every place is an upload under way is refused (429)
 // rather than let in past its limit.
 func TestFairnessUploadsUnderWayAreNotEvicted(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), func(c *Config) { c.MaxSessionsPerClient = 2 })
+	srv, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { c.MaxSessionsPerClient = 2 })
 	srv.sessions.mu.Lock()
 	srv.sessions.pendingBy["127.0.0.1"] = 2
 	srv.sessions.pending = 2
@@ -179,7 +181,7 @@ func TestFairnessLeftoverSessionFoldersAreRemovedAtStart(t *testing.T) {
 	if err := os.WriteFile(other, []byte("not a session"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) { c.DataDir = data })
+	_, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { c.DataDir = data })
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Fatalf("the leftover session folder is still there (%v)", err)
 	}
@@ -218,7 +220,7 @@ func TestClientKey(t *testing.T) {
 // when every place of the client is an upload under way, or 503 when every
 // place of the server is.
 func TestFairnessConcurrentUploadsStayWithinTheLimits(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), func(c *Config) {
+	srv, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) {
 		c.MaxSessions = 6
 		c.MaxSessionsPerClient = 4
 	})

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"testing"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // sceneImage draws a 100×80 grey picture: background 50, a disc of value
@@ -32,7 +34,7 @@ func sceneImage() (Image, []uint8, []uint8) {
 	return img, disc, square
 }
 
-func segmentOne(t *testing.T, f *FloodFill, img Image, p Prompt) []Mask {
+func segmentOne(t *testing.T, f *baseline.FloodFill, img Image, p Prompt) []Mask {
 	t.Helper()
 	emb, err := f.Embed(context.Background(), img)
 	if err != nil {
@@ -60,7 +62,7 @@ func sameMask(t *testing.T, what string, got, want []uint8) {
 
 func TestFloodFillClickSelectsTheClickedShape(t *testing.T) {
 	img, disc, square := sceneImage()
-	f := NewFloodFill()
+	f := baseline.NewFloodFill()
 	m := segmentOne(t, f, img, Prompt{Points: []Point{{X: 30, Y: 40, Positive: true}}})
 	if len(m) != 1 {
 		t.Fatalf("single-mask prompt gave %d masks", len(m))
@@ -84,7 +86,7 @@ func TestFloodFillBoxConfinesTheRegion(t *testing.T) {
 	img, disc, _ := sceneImage()
 	// Box over the disc's left half; no click: the seed is the box centre.
 	box := &Box{X0: 10, Y0: 20, X1: 30, Y1: 60}
-	m := segmentOne(t, NewFloodFill(), img, Prompt{Box: box})
+	m := segmentOne(t, baseline.NewFloodFill(), img, Prompt{Box: box})
 	want := make([]uint8, len(disc))
 	for y := 20; y <= 60; y++ {
 		for x := 10; x <= 30; x++ {
@@ -106,7 +108,7 @@ func TestFloodFillMultimaskTolerances(t *testing.T) {
 			}
 		}
 	}
-	f := NewFloodFill()
+	f := baseline.NewFloodFill()
 	masks := segmentOne(t, f, img, Prompt{Points: []Point{{X: 100, Y: 5, Positive: true}}, Multimask: true})
 	if len(masks) != 3 {
 		t.Fatalf("multimask gave %d masks, want 3", len(masks))

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/medimg"
@@ -28,7 +29,7 @@ func TestUploadDICOMSeries(t *testing.T) {
 		}
 		files[e.Name()] = b
 	}
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	s := uploadImage(t, ts.URL, files)
 	got := &medimg.Volume{Size: [3]int{s.Width, s.Height, s.Slices}, Spacing: s.Spacing, Origin: s.Origin, Direction: s.Direction}
 	if !got.SameGrid(want, 1e-6) || s.Channels != 1 || s.Window != dataset.DefaultWindow {
@@ -45,7 +46,7 @@ func TestUploadDICOMSeries(t *testing.T) {
 // query, as a script might with curl --data-binary.
 func TestUploadRawBody(t *testing.T) {
 	data, vol, _ := ballVolume(t)
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	status, b := do(t, "POST", ts.URL+"/api/sessions?name=ball.nii.gz", "application/octet-stream", data)
 	if status != 201 {
 		t.Fatalf("raw upload: %d %s", status, b)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/internal/hostiletest"
 	"github.com/synthfm/synthfm/medimg"
 )
@@ -61,7 +62,7 @@ func gzBytes(t *testing.T, b []byte) []byte {
 
 func TestHostileUploads(t *testing.T) {
 	var cfg Config
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) { hostileLimits(c); cfg = *c })
+	_, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { hostileLimits(c); cfg = *c })
 	limit := 2 * budget(cfg)
 	nrrd := func(extra string) []byte {
 		return []byte("NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nencoding: raw\n" + extra + "\n")
@@ -130,7 +131,7 @@ func TestHostileUploads(t *testing.T) {
 // claiming more samples than the server reads: refused from its header.
 func TestHostileNIfTIBombWithinTheFileLimit(t *testing.T) {
 	var cfg Config
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) { c.MaxVoxels = 1 << 20; c.MaxFileBytes = 256 << 20; cfg = *c })
+	_, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { c.MaxVoxels = 1 << 20; c.MaxFileBytes = 256 << 20; cfg = *c })
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
 	w.Write(hostiletest.NIfTIHeader(512, 512, 512, 2))
@@ -152,7 +153,7 @@ func TestHostileNIfTIBombWithinTheFileLimit(t *testing.T) {
 // A label PNG claiming 20000×20000 pixels is refused from its header
 // (item 5: it was decoded whole before its size was compared).
 func TestHostileLabelPNGBomb(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), hostileLimits)
+	_, ts := testServer(t, baseline.NewFloodFill(), hostileLimits)
 	img := Image{Width: 8, Height: 6, Pix: make([]uint8, 8*6*3)}
 	s := uploadImage(t, ts.URL, map[string][]byte{"ok.png": pngBytes(t, img)})
 	var status int

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // BenchmarkLoad20Clients is issue 12's load test: 20 clients, each from
@@ -33,7 +35,7 @@ import (
 func BenchmarkLoad20Clients(b *testing.B) {
 	const clients = 20
 	rssBefore := residentBytes()
-	_, ts := testServer(b, NewFloodFill(), nil)
+	_, ts := testServer(b, baseline.NewFloodFill(), nil)
 	type client struct {
 		http *http.Client
 		url  string

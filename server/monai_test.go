@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/dataset"
 	"github.com/synthfm/synthfm/internal/shareddata"
 	"github.com/synthfm/synthfm/medimg"
@@ -142,7 +143,7 @@ func slicerLabel(t *testing.T, base, session string, params map[string]any, imag
 }
 
 func TestMONAILabelCallsAsSlicerMakesThem(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	var info map[string]any
 	doJSON(t, "GET", ts.URL+"/info/", nil, &info)
 	models, _ := info["models"].(map[string]any)
@@ -211,7 +212,7 @@ func TestMONAILabelCallsAsSlicerMakesThem(t *testing.T) {
 }
 
 func TestMONAILabelErrorsUseDetail(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	data, _, _ := ballVolume(t)
 	sid := slicerUpload(t, ts.URL, "volume.nii.gz", data)
 	for _, tc := range []struct {
@@ -246,7 +247,7 @@ func TestMONAILabelErrorsUseDetail(t *testing.T) {
 }
 
 func TestMONAILabelInferWithFileAndNoSession(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), nil)
+	srv, ts := testServer(t, baseline.NewFloodFill(), nil)
 	data, vol, inBall := ballVolume(t)
 	ct, body := multipartBody(t, "file", map[string][]byte{"volume.nii.gz": data},
 		map[string]string{"params": `{"foreground":[[17,14,5]],"result_extension":".nii.gz"}`})
@@ -282,7 +283,7 @@ func TestMONAILabelOnRealCT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	sid := slicerUpload(t, ts.URL, "example_ct_sm.nii.gz", data)
 	var sj SessionJSON
 	doJSON(t, "GET", ts.URL+"/api/sessions/"+sid, nil, &sj)

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synthfm/synthfm/baseline"
 	"github.com/synthfm/synthfm/medimg"
 )
 
 func TestUploadPredictAndLabelsOverHTTP(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	img, disc, square := sceneImage()
 	s := uploadImage(t, ts.URL, map[string][]byte{"scene.png": pngBytes(t, img)})
 	if s.Width != 100 || s.Height != 80 || s.Slices != 1 || s.Window != "none" || len(s.ID) != 32 {
@@ -124,7 +125,7 @@ func decodePNGGrey(t *testing.T, b []byte) []uint8 {
 }
 
 func TestBadRequestsGetA4xxWithAMessage(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) {
+	_, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) {
 		c.MaxUploadBytes = 64 << 10
 		c.MaxFileBytes = 32 << 10
 		c.MaxSlicePixels = 120 * 120
@@ -233,7 +234,7 @@ func TestNoRequestReachesFilesOutsideTheDataFolder(t *testing.T) {
 	if err := os.WriteFile(secret, pngBytes(t, img), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, ts := testServer(t, NewFloodFill(), func(c *Config) { c.DataDir = data })
+	srv, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { c.DataDir = data })
 	// An upload named to climb out of its folder lands inside it.
 	s := uploadImage(t, ts.URL, map[string][]byte{"../../../evil.png": pngBytes(t, img)})
 	entries, _ := os.ReadDir(parent)
@@ -271,7 +272,7 @@ func TestNoRequestReachesFilesOutsideTheDataFolder(t *testing.T) {
 }
 
 func TestSessionsExpireAndAreBounded(t *testing.T) {
-	srv, ts := testServer(t, NewFloodFill(), func(c *Config) {
+	srv, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) {
 		c.SessionTTL = time.Second
 		c.MaxSessions = 2
 	})
@@ -322,7 +323,7 @@ func shiftedScene(cx, cy, r int) (Image, []uint8) {
 func TestTwentyConcurrentClientsSeeOnlyTheirOwnWork(t *testing.T) {
 	const clients = 20
 	// The clients all come from 127.0.0.1: one client to the server.
-	_, ts := testServer(t, NewFloodFill(), func(c *Config) { c.ConcurrentEmbeds, c.MaxSessionsPerClient = 2, clients })
+	_, ts := testServer(t, baseline.NewFloodFill(), func(c *Config) { c.ConcurrentEmbeds, c.MaxSessionsPerClient = 2, clients })
 	var wg sync.WaitGroup
 	errs := make(chan string, clients)
 	for c := 0; c < clients; c++ {
@@ -352,7 +353,7 @@ func TestTwentyConcurrentClientsSeeOnlyTheirOwnWork(t *testing.T) {
 }
 
 func TestEmbedThenStatusIsReady(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	img, _, _ := sceneImage()
 	s := uploadImage(t, ts.URL, map[string][]byte{"scene.png": pngBytes(t, img)})
 	var st EmbedStatus
@@ -386,7 +387,7 @@ func TestEmbedThenStatusIsReady(t *testing.T) {
 }
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
-	_, ts := testServer(t, NewFloodFill(), nil)
+	_, ts := testServer(t, baseline.NewFloodFill(), nil)
 	img, _, _ := sceneImage()
 	ct, body := multipartBody(t, "file", map[string][]byte{"a.png": pngBytes(t, img)}, nil)
 	send := func(origin string) int {

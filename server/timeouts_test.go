@@ -9,12 +9,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/synthfm/synthfm/baseline"
 )
 
 // slowModel is the flood fill with an embedding that takes delay (or until
 // its context ends), to see the server's timeouts and responsiveness.
 type slowModel struct {
-	*FloodFill
+	*baseline.FloodFill
 	delay time.Duration
 }
 
@@ -28,7 +30,7 @@ func (m slowModel) Embed(ctx context.Context, img Image) (Embedding, error) {
 }
 
 func TestSlowEmbeddingTimesOutAndOthersAreStillAnswered(t *testing.T) {
-	_, ts := testServer(t, slowModel{NewFloodFill(), time.Hour}, func(c *Config) { c.EmbedTimeout = 300 * time.Millisecond })
+	_, ts := testServer(t, slowModel{baseline.NewFloodFill(), time.Hour}, func(c *Config) { c.EmbedTimeout = 300 * time.Millisecond })
 	img, _, _ := sceneImage()
 	s := uploadImage(t, ts.URL, map[string][]byte{"scene.png": pngBytes(t, img)})
 	done := make(chan struct{})
@@ -63,7 +65,7 @@ func TestSlowEmbeddingTimesOutAndOthersAreStillAnswered(t *testing.T) {
 // TestSlowClientsAreCutOff sends headers, or a body, too slowly: the server
 // closes the connection after its read timeout instead of waiting.
 func TestSlowClientsAreCutOff(t *testing.T) {
-	s, err := New(Config{DataDir: t.TempDir(), UploadTimeout: 300 * time.Millisecond, Logger: discardLogger()}, NewFloodFill())
+	s, err := New(Config{DataDir: t.TempDir(), UploadTimeout: 300 * time.Millisecond, Logger: discardLogger()}, baseline.NewFloodFill())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "[--addr HOST:PORT] [--checkpoint FILE [--model-config PRESET|FILE]] [flags]", serveExplanation)
 	d := server.DefaultConfig()
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on, HOST:PORT (port 0 picks a free one; a bare :PORT, 0.0.0.0 or [::] listens on every interface, with a warning)")
-	model := fs.String("model", "default", "model to serve: "+models.RegistryHelp()+"; flood-fill: a classical flood fill (for testing)")
+	model := fs.String("model", "default", "model to serve: "+models.RegistryHelp())
 	ckpt := fs.String("checkpoint", "", "weights file, the same as --model FILE (kept for --model sam --checkpoint F)")
 	modelConfig := fs.String("model-config", "", "SAM architecture: vit_b, vit_l, vit_h or a config JSON file (default: recognised from the checkpoint)")
 	medsam := fs.Bool("medsam", false, "feed images scaled to [0,1] (MedSAM checkpoints) instead of SAM's mean/std normalisation")
@@ -148,21 +148,16 @@ func warnIfExposed(log *slog.Logger, addr net.Addr) {
 // --model FILE; "sam" alone is the built-in model, as it always was).
 func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (server.Segmenter, error) {
 	name := kind
-	switch strings.ToLower(kind) {
-	case "flood-fill", "floodfill":
-		if ckpt != "" || config != "" || medsam {
-			return nil, usageError{"--checkpoint, --model-config and --medsam are for weights files"}
-		}
-		return server.NewFloodFill(), nil
-	case "sam", "default", "":
+	switch {
+	case kind == "sam" || kind == models.Default || kind == "":
 		name = models.Default
 		if ckpt != "" {
 			name = ckpt
 		}
-	default:
-		if ckpt != "" {
-			return nil, usageError{fmt.Sprintf("--checkpoint goes with --model default or sam, not %q", kind)}
-		}
+	case registryName(kind) && (ckpt != "" || config != "" || medsam):
+		return nil, usageError{"--checkpoint, --model-config and --medsam are for weights files"}
+	case ckpt != "":
+		return nil, usageError{fmt.Sprintf("--checkpoint goes with --model default or sam, not %q", kind)}
 	}
 	if name == models.Default && config != "" {
 		return nil, usageError{"--model-config needs a weights file (--model FILE)"}
@@ -172,4 +167,14 @@ func loadModel(ctx context.Context, kind, ckpt, config string, medsam bool) (ser
 		return nil, err
 	}
 	return m.Segmenter, nil
+}
+
+// registryName reports whether name is one of the registry's named models.
+func registryName(name string) bool {
+	for _, e := range models.Registry() {
+		if e.Name == name && e.Name != "FILE" {
+			return true
+		}
+	}
+	return false
 }
