@@ -180,15 +180,9 @@ func (r Recipe) Validate() error {
 // GeneratorConfig is the synthetic data engine's configuration for the
 // recipe, at the model's input size.
 func (r Recipe) GeneratorConfig() (synth.Config, error) {
-	cfg, err := synth.Preset(r.Generator)
+	cfg, err := synth.Resolve(r.Generator, r.GeneratorFile, func(c *synth.Config) { c.Size = r.Model.InputSize })
 	if err != nil {
 		return synth.Config{}, fmt.Errorf("recipe: %w", err)
 	}
-	if r.GeneratorFile != "" {
-		if cfg, err = synth.LoadConfig(r.GeneratorFile, cfg); err != nil {
-			return synth.Config{}, fmt.Errorf("recipe: %w", err)
-		}
-	}
-	cfg.Size = r.Model.InputSize
-	return cfg, cfg.Validate()
+	return cfg, nil
 }

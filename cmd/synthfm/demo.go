@@ -50,12 +50,8 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil || len(cfgs) != 1 {
 		return usageError{fmt.Sprintf("--prompts takes one configuration POSITIVES,NEGATIVES, got %q", *promptFlag)}
 	}
-	data, err := synth.Preset(*preset)
+	data, err := synth.Resolve(*preset, "", func(c *synth.Config) { c.Size = *size })
 	if err != nil {
-		return usageError{err.Error()}
-	}
-	data.Size = *size
-	if err := data.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
 	model, err := resolveEvalModel(ctx, *modelName)
