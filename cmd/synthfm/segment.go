@@ -33,9 +33,11 @@ import (
 )
 
 const segmentHelp = `
-Segments one image with a Segment Anything model (SAM, MedSAM, or weights
-exported by synthfm) from clicks and/or a box, and writes the mask as a PNG
-of the image's size (255 inside, 0 outside).
+Segments one image from clicks and/or a box with any model of the
+registry (--model: the built-in SynthFM clicknet by default, the classical
+baseline, clicknet weights from synthfm train, or a SAM/MedSAM checkpoint),
+and writes the mask (a PNG of the image's size, 255 inside, 0 outside, or a
+NIfTI label volume).
 
 --image takes a picture (PNG, JPEG, TIFF, BMP or GIF: grey pictures are
 replicated to RGB and 16-bit ones reduced to their high byte) or any image
@@ -56,39 +58,46 @@ on the input's grid (size, spacing, origin and direction), 1 in the
 segmented slice and 0 elsewhere; any other --out receives a PNG of the
 plane.
 
---checkpoint takes a .pth file as released (torch.save) or a .safetensors
-file with SAM's state_dict names. --model-config names the architecture:
-vit_b, vit_l, vit_h, or a JSON file with the keys of the fixtures'
-config_*.json. Without it, vit_b/l/h is recognised from the checkpoint.
-Without --checkpoint the model built into the binary (synthfm-lite, see
-models/builtin/README.md) is used: nothing to download.
+--model default (the default) is the model built into the binary
+(clicknet, trained on synthetic images only; models/builtin/README.md):
+nothing to download. --model FILE (or --checkpoint FILE) takes weights: a
+.safetensors file with a .json beside it saying "family": "clicknet" (as
+synthfm train writes them), or a SAM checkpoint: a .pth file as released
+(torch.save) or a .safetensors file with SAM's state_dict names, whose
+architecture --model-config names (vit_b, vit_l, vit_h, or a JSON file with
+the keys of the fixtures' config_*.json; without it, the .json beside the
+weights or vit_b/l/h recognised from the tensors).
 
 --points lists clicks in image pixels, x,y,label separated by ";" (x is the
 column, y the row; label 1 = foreground, 0 = background). --box x0,y0,x1,y1
 adds a box (top-left and bottom-right corners). Give points, a box or both.
 
-By default one mask is returned, chosen by SAM's rule (the best of the three
-multimask outputs for a single click, the single-mask output otherwise).
---multimask returns SAM's three masks: --out receives the one with the
-highest predicted IoU, and all three are listed. --medsam feeds the image
+By default one mask is returned, chosen by the project's one rule
+(promptable.SegmentOne: for a single click the best-scoring of the model's
+candidate masks, otherwise its single mask; clicknet has one mask either
+way). --multimask lists a model's candidate masks (SAM's three): --out
+receives the best-scoring one. --medsam feeds a SAM checkpoint the image
 scaled to [0, 1] instead of SAM's mean/std normalisation (MedSAM's input).
 
 --overlay writes the image with the mask tinted and outlined, the clicks
 (green foreground, red background) and the box. The mask and the overlay
 are written together: when one cannot be written, neither is.
 
---logits-out F.npy writes the low-resolution logits of the returned masks
+--logits-out F.npy (SAM models) writes the low-resolution logits of the returned masks
 (float32, N×L×L with L = img_size/4, before upsampling) and their predicted
 IoUs to F_iou.npy (float32, N), for debugging and parity checks.
 
 Example:
-  synthfm segment --checkpoint sam_vit_b_01ec64.pth --image ct.png \
+  synthfm segment --image us.png --points "120,88,1" --out mask.png --overlay overlay.png
+  synthfm segment --image ct.nii.gz --slice 40 --window soft-tissue \
+      --points "250,180,1;300,200,0" --out mask.nii.gz
+  synthfm segment --model sam_vit_b_01ec64.pth --image ct.png \
       --points "250,180,1;300,200,0" --out mask.png --overlay overlay.png
   synthfm segment --checkpoint medsam_vit_b.pth --medsam --image us.png \
       --box 40,60,200,220 --out mask.png`
 
 func runSegment(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "segment", "[--checkpoint F [--model-config F]] --image IMG [--slice N] [--window W] --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png|mask.nii.gz [--overlay over.png] [--logits-out F.npy]", segmentHelp)
+	fs := newFlagSet(env, "segment", "[--model default|baseline|FILE [--model-config F]] --image IMG [--slice N] [--window W] --points \"x,y,label;...\" [--box x0,y0,x1,y1] --out mask.png|mask.nii.gz [--overlay over.png] [--logits-out F.npy]", segmentHelp)
 	modelName := fs.String("model", models.Default, "model: "+models.RegistryHelp())
 	ckpt := fs.String("checkpoint", "", "weights file, the same as --model FILE")
 	modelConfig := fs.String("model-config", "", "architecture: vit_b, vit_l, vit_h or a JSON config file (default: the .json next to the checkpoint, else recognised from the tensors)")
