@@ -55,6 +55,10 @@ type Recipe struct {
 	LogEvery        int `yaml:"log_every" json:"log_every"`
 	// Workers generating data (default 1: the model uses the cores).
 	Workers int `yaml:"workers" json:"workers"`
+	// Branches splits each batch into this many parts computed as
+	// independent branches of the graph (see branchLogits); 1 or more, and
+	// it must divide the batch. The result is the same up to rounding.
+	Branches int `yaml:"branches" json:"branches,omitempty"`
 }
 
 // DefaultRecipe is the shipped model's recipe on two CPU cores.
@@ -162,6 +166,8 @@ func (r Recipe) Validate() error {
 		return errors.New("recipe: val_cases, val_every >= 0; checkpoint_every, log_every >= 1")
 	case r.Workers < 1 || r.Workers > 64:
 		return fmt.Errorf("recipe: workers %d out of 1..64", r.Workers)
+	case r.Branches < 0 || r.Branches > r.Batch || r.Branches > 1 && r.Batch%r.Branches != 0:
+		return fmt.Errorf("recipe: branches %d must divide the batch %d", r.Branches, r.Batch)
 	}
 	total := 0.0
 	for _, w := range r.PosWeights {

@@ -181,7 +181,7 @@ func (t *run) buildExecs() error {
 	t.trainX, err = model.NewExec(t.opts.Backend, t.store, func(scope *model.Scope, in []*Node) []*Node {
 		lr, x, target := in[0], in[1], in[2]
 		g := lr.Graph()
-		logits := clicknet.Logits(scope, cfg, x)
+		logits := branchLogits(scope, cfg, x, t.r.Branches)
 		seg := train.DiceLoss(logits, target, 1)
 		if t.r.BCEWeight > 0 {
 			seg = Add(seg, MulScalar(train.BCELoss(logits, target), t.r.BCEWeight))
@@ -207,9 +207,26 @@ func (t *run) buildExecs() error {
 		return err
 	}
 	t.predictX, err = model.NewExec(t.opts.Backend, t.store, func(scope *model.Scope, x *Node) *Node {
-		return clicknet.Logits(scope, cfg, x)
+		return branchLogits(scope, cfg, x, t.r.Branches)
 	})
 	return err
+}
+
+// branchLogits runs the network on n equal parts of the batch as
+// independent branches of one graph and concatenates their logits: the
+// same result as one pass, but a backend that runs independent operations
+// concurrently (GoMLX's Go backend with parallelism=-1) keeps both cores
+// busy, where one pass's small operations leave one idle.
+func branchLogits(scope *model.Scope, cfg clicknet.Config, x *Node, n int) *Node {
+	b := x.Shape().Dim(0)
+	if n <= 1 || b%n != 0 {
+		return clicknet.Logits(scope, cfg, x)
+	}
+	parts := make([]*Node, n)
+	for i := range n {
+		parts[i] = clicknet.Logits(scope, cfg, Slice(x, AxisRange(i*b/n, (i+1)*b/n)))
+	}
+	return Concatenate(parts, 0)
 }
 
 // promptRand is the random source of sample index's prompts.

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/synthfm/synthfm/clicknet"
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/sam/checkpoint"
@@ -149,5 +153,38 @@ func TestRecipeFilesMergeOverTheirBase(t *testing.T) {
 		if _, err := LoadRecipe(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want one naming %q", body, err, want)
 		}
+	}
+}
+
+// TestBranchesComputeTheSameLogits: splitting the batch into branches is a
+// scheduling choice, not a different model.
+func TestBranchesComputeTheSameLogits(t *testing.T) {
+	backend, err := mlbackend.NewParallel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyRecipe().Model
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(5); err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int) []float32 {
+		e := model.MustNewExec(backend, store, func(scope *model.Scope, x *Node) *Node { return branchLogits(scope, cfg, x, n) })
+		x := make([]float32, 4*64*64*clicknet.Channels)
+		for i := range x {
+			x[i] = float32(i%97) / 97
+		}
+		return tensors.MustCopyFlatData[float32](e.MustExec(tensors.FromFlatDataAndDimensions(x, 4, 64, 64, clicknet.Channels))[0])
+	}
+	one, two := run(1), run(2)
+	for i := range one {
+		if d := one[i] - two[i]; d > 1e-4 || d < -1e-4 {
+			t.Fatalf("logit %d: %g in one pass, %g in two branches", i, one[i], two[i])
+		}
+	}
+	r := tinyRecipe()
+	r.Branches = 3 // does not divide the batch of 2
+	if err := r.Validate(); err == nil {
+		t.Error("branches that do not divide the batch accepted")
 	}
 }

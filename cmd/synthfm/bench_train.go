@@ -47,7 +47,7 @@ func runBenchTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	backend, err := mlbackend.New()
+	backend, err := mlbackend.NewParallel()
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func runTrainClicknet(ctx context.Context, env *cliEnv, config, out string, step
 	if out == "" {
 		return usageError{"--out is required"}
 	}
-	backend, err := mlbackend.New()
+	backend, err := mlbackend.NewParallel()
 	if err != nil {
 		return err
 	}

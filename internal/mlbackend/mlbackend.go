@@ -44,7 +44,23 @@ const BackendEnvVar = "SYNTHFM_BACKEND"
 // With $SYNTHFM_BACKEND set to another compiled-in backend (for example
 // "xla:cuda" in a binary built with -tags xla, see xla.go) that backend is
 // returned instead.
-func New() (compute.Backend, error) {
+func New() (compute.Backend, error) { return newWithDefault(DefaultConfig) }
+
+// ParallelConfig runs independent operations of a graph concurrently on an
+// unbounded pool (deadlock-free, see DefaultConfig). Measured on clicknet's
+// training step (docs/benchmarks.md, "clicknet training"): 1.6× the
+// samples/s of DefaultConfig, 1.8× with the batch split into two branches,
+// because its many small operations leave one core idle when run one after
+// another. GoMLX prints one line on standard output when it creates such a
+// backend.
+const ParallelConfig = "parallelism=-1"
+
+// NewParallel is New with ParallelConfig as the default (for training,
+// whose standard output nobody parses); $SYNTHFM_GOMLX_CONFIG still
+// overrides it.
+func NewParallel() (compute.Backend, error) { return newWithDefault(ParallelConfig) }
+
+func newWithDefault(defaultConfig string) (compute.Backend, error) {
 	if other := os.Getenv(BackendEnvVar); other != "" && other != "go" {
 		name, _, _ := strings.Cut(other, ":")
 		if !slices.Contains(compute.List(), name) {
@@ -57,7 +73,7 @@ func New() (compute.Backend, error) {
 		}
 		return b, nil
 	}
-	config := DefaultConfig
+	config := defaultConfig
 	if v, ok := os.LookupEnv(EnvVar); ok {
 		if !deadlockFree(v) {
 			return nil, fmt.Errorf("%s=%q: GoMLX's parallel op scheduler can deadlock with a bounded worker pool; add ops_sequential or parallelism=-1", EnvVar, v)
