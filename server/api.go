@@ -262,6 +262,10 @@ type PredictRequest struct {
 	// Multimask asks for the model's candidate masks; when absent it is
 	// on for a single click without a box (the ambiguous case).
 	Multimask *bool `json:"multimask"`
+	// Previous is the mask being refined, as a data: URL of a PNG of the
+	// slice's size (what predict answers in masks[].png); models that take
+	// a previous mask (clicknet) refine it, others ignore it.
+	Previous string `json:"previous"`
 }
 
 // prompt converts the request to a Prompt.
@@ -322,6 +326,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, &Error{Status: http.StatusBadRequest, Msg: err.Error()})
 		return
+	}
+	if req.Previous != "" {
+		if p.Previous, err = decodeMaskDataURL(req.Previous, sess.View.Size[0], sess.View.Size[1]); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	s.extendDeadline(w)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmbedTimeout+s.cfg.RequestTimeout)

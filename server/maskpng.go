@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // encodeMaskPNG writes a 0/1 mask as an 8-bit grey PNG, 255 inside.
@@ -29,6 +30,21 @@ func maskDataURL(m Mask) (string, error) {
 		return "", err
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// decodeMaskDataURL reads a mask sent as a data: URL of a PNG (as
+// maskDataURL writes them) of the given size. The request body that holds
+// it is already bounded.
+func decodeMaskDataURL(url string, width, height int) ([]uint8, error) {
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(url, prefix) {
+		return nil, errorf(http.StatusBadRequest, "previous mask must be a data:image/png;base64 URL, as predict returns masks")
+	}
+	raw, err := base64.StdEncoding.DecodeString(url[len(prefix):])
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "previous mask: %v", err)
+	}
+	return decodeMaskPNG(bytes.NewReader(raw), width, height)
 }
 
 // decodeMaskPNG reads a PNG mask of the given size: a pixel is inside when

@@ -13,6 +13,7 @@ const state = {
   history: [],     // undo stack of {kind: "point"} or {kind: "box", previous}
   masks: [],       // MaskJSON of the last prediction
   chosen: -1,
+  maskPoints: 0,   // how many points the shown mask was predicted from
   generation: 0,   // bumps when the slice or window changes; stale answers are dropped
   predicting: 0,
   kept: new Set(), // slices whose mask the server keeps
@@ -117,6 +118,7 @@ async function showSlice() {
   state.history = [];
   state.masks = [];
   state.chosen = -1;
+  state.maskPoints = 0;
   const gen = ++state.generation;
   renderMasks();
   updateDownloads();
@@ -290,6 +292,7 @@ async function changed() {
   if (state.points.length === 0 && !state.box) {
     state.masks = [];
     state.chosen = -1;
+    state.maskPoints = 0;
     renderMasks();
     drawMask(null);
     await keepLabel(null);
@@ -301,6 +304,11 @@ async function changed() {
   const req = { slice: state.slice, window: state.window, points: state.points };
   if (!$("multimask").checked) req.multimask = false;
   if (state.box) req.box = state.box;
+  // A click added to the prompt refines the mask on screen: models that
+  // take a previous mask (the built-in one) start from it.
+  const shown = state.masks[state.chosen];
+  if (shown && state.points.length === state.maskPoints + 1) req.previous = shown.png;
+  const points = state.points.length;
   const ticket = ++state.predicting;
   setStatus("Segmenting…", "predicting");
   let res;
@@ -313,6 +321,7 @@ async function changed() {
   if (ticket !== state.predicting || gen !== state.generation) return; // a newer click is under way
   state.masks = res.masks;
   state.chosen = res.best;
+  state.maskPoints = points;
   renderMasks();
   try {
     await showChosen();
