@@ -180,10 +180,7 @@ func TestWeightsRoundTripAndPredict(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := tinyConfig()
-	store := model.NewStore()
-	exec := model.MustNewExec(backend, store, func(scope *model.Scope, x *Node) *Node { return Logits(scope, cfg, x) })
-	exec.MustExec(tensors.FromFlatDataAndDimensions(make([]float32, 16*16*Channels), 1, 16, 16, Channels))
-	sd, err := ExportStateDict(store.RootScope(), cfg)
+	sd, err := InitStateDict(backend, cfg, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

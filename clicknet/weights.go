@@ -3,6 +3,8 @@ package clicknet
 import (
 	"fmt"
 
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads like maths
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -64,4 +66,30 @@ func ExportStateDict(scope *model.Scope, cfg Config) (*checkpoint.StateDict, err
 		}
 	}
 	return sd, nil
+}
+
+// InitStateDict returns freshly initialised weights of cfg (He-normal
+// weights, zero biases, drawn from seed): a model that has not learned
+// anything, for tests and benchmarks of the machinery around it.
+func InitStateDict(backend compute.Backend, cfg Config, seed int64) (*checkpoint.StateDict, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(seed); err != nil {
+		return nil, err
+	}
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *Node) *Node { return Logits(scope, cfg, x) })
+	if err != nil {
+		return nil, err
+	}
+	s := cfg.InputSize
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(make([]float32, s*s*Channels), 1, s, s, Channels))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		o.FinalizeAll()
+	}
+	return ExportStateDict(store.RootScope(), cfg)
 }

@@ -8,10 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-
 	"github.com/synthfm/synthfm/clicknet"
 	"github.com/synthfm/synthfm/internal/mlbackend"
 	"github.com/synthfm/synthfm/promptable"
@@ -27,10 +23,7 @@ func TestClicknetWeightsFileThroughTheRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := model.NewStore()
-	exec := model.MustNewExec(backend, store, func(scope *model.Scope, x *Node) *Node { return clicknet.Logits(scope, cfg, x) })
-	exec.MustExec(tensors.FromFlatDataAndDimensions(make([]float32, 16*16*clicknet.Channels), 1, 16, 16, clicknet.Channels))
-	sd, err := clicknet.ExportStateDict(store.RootScope(), cfg)
+	sd, err := clicknet.InitStateDict(backend, cfg, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/synthfm/synthfm/clicknet"
+	"github.com/synthfm/synthfm/internal/atomicfile"
 	"github.com/synthfm/synthfm/prompts"
 	"github.com/synthfm/synthfm/sam/checkpoint"
 	"github.com/synthfm/synthfm/synth"
@@ -463,11 +464,7 @@ func (t *run) export(path string) error {
 	return writeFile(path[:len(path)-len(filepath.Ext(path))]+".json", append(cfgJSON, '\n'))
 }
 
-// writeFile writes data to path through a temporary file and a rename.
+// writeFile writes a small run file (recipe, config) atomically and durably.
 func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteBytes(path, atomicfile.Durable, data)
 }
